@@ -1,0 +1,26 @@
+"""The flows: which entity moves in which direction, one module per entity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.utils.translation import gettext as _
+
+from integrator.models import SyncJob
+
+
+class FlowNotAvailable(Exception):
+    """The job's kind is not part of this integration's flow or package."""
+
+
+def _flow_for(kind: str) -> Callable[[SyncJob], None]:
+    from integrator.flows import orders
+
+    flows: dict[str, Callable[[SyncJob], None]] = {SyncJob.Kind.ORDERS: orders.transfer_orders}
+    if kind not in flows:
+        raise FlowNotAvailable(_("No flow for %(kind)s yet.") % {"kind": kind})
+    return flows[kind]
+
+
+def run_flow(job: SyncJob) -> None:
+    _flow_for(job.kind)(job)

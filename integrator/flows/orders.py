@@ -1,0 +1,258 @@
+"""Orders with customers, shop → ERP, exactly once.
+
+For every order: a local intent (a pending Link carrying the natural key `YourReference`) is
+committed before anything is written to Visma. A retry that finds a pending link searches Visma by
+that key before it creates, so a crash or a lost response can delay an order, never duplicate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from integrator import services
+from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
+from shops.clients.errors import ApiError, AuthExpired, NotFound, RateLimited, RemoteDown
+from shops.clients.registry import client_for
+from shops.clients.types import (
+    ErpInvoice,
+    NewErpCustomer,
+    NewInvoiceDraft,
+    NewInvoiceRow,
+    ShopCustomer,
+    ShopOrder,
+)
+from shops.models import Connection
+
+ENTITY_ORDER = "order"
+ENTITY_CUSTOMER = "customer"
+DEFAULT_SHIPPING_ARTICLE = "FRAKT"
+
+# Errors that say nothing about one order but about the remote system: stop the job, keep the
+# cursor where it is, so the next run starts from the same place.
+JOB_LEVEL_ERRORS = (AuthExpired, RateLimited, RemoteDown)
+
+
+class OrderRejected(Exception):
+    """This order cannot be transferred as it is; the reason is for support staff to read."""
+
+
+def your_reference(shop: Connection, order: ShopOrder) -> str:
+    """The natural key Visma can be searched by: stable per shop and order number."""
+    return f"WEB-{shop.pk}-{order.order_number}"
+
+
+def customer_number(shop: Connection, customer: ShopCustomer) -> str:
+    """Ours, at most 16 characters, stable per shop customer (guests by e-mail)."""
+    basis = customer.shop_customer_id or customer.email.strip().lower() or customer.name
+    if customer.shop_customer_id and len(customer.shop_customer_id) <= 10:
+        return f"W{shop.pk}-{customer.shop_customer_id}"[:16]
+    return f"W{shop.pk}-" + hashlib.sha1(basis.encode()).hexdigest()[:16 - len(f"W{shop.pk}-")]
+
+
+def transfer_orders(job: SyncJob) -> None:
+    integration = job.integration
+    erp = client_for(integration.erp)
+    only = set(job.options.get("only", []))
+    for shop_connection in integration.shops.filter(enabled=True):
+        shop = client_for(shop_connection)
+        cursor, _created = Cursor.objects.get_or_create(
+            integration=integration, connection=shop_connection, entity=ENTITY_ORDER
+        )
+        for page in shop.iter_orders(cursor.value):
+            for order in page.orders:
+                if only and order.order_number not in only:
+                    continue
+                if not _triggers_transfer(integration, order):
+                    continue
+                transfer_order(job, shop_connection, erp, order)
+            services.job_progress(job)
+            # Saved per page: a crash re-reads at most one page, and the links make that harmless.
+            if not only:
+                cursor.value = page.next_cursor
+                cursor.save(update_fields=["value", "updated_at"])
+        shop_connection.record_success()
+    integration.erp.record_success()
+
+
+def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
+    return not integration.trigger_statuses or order.status in integration.trigger_statuses
+
+
+def transfer_order(job: SyncJob, shop: Connection, erp, order: ShopOrder) -> None:
+    reference = your_reference(shop, order)
+    link = Link.objects.filter(
+        integration=job.integration,
+        entity=ENTITY_ORDER,
+        source_connection=shop,
+        source_id=order.shop_order_id,
+        target_connection=job.integration.erp,
+    ).first()
+    if link and link.state == Link.State.DONE:
+        services.item_record(
+            job,
+            object_type=ENTITY_ORDER,
+            key=order.order_number,
+            outcome=SyncItem.Outcome.SKIPPED,
+            message=_("Already transferred."),
+            remote_id=link.target_id,
+        )
+        return
+    try:
+        invoice = _transfer(job, shop, erp, order, reference, link)
+    except OrderRejected as exc:
+        services.item_record(
+            job,
+            object_type=ENTITY_ORDER,
+            key=order.order_number,
+            outcome=SyncItem.Outcome.FAILED,
+            message=str(exc),
+        )
+        return
+    except JOB_LEVEL_ERRORS:
+        raise
+    except ApiError as exc:
+        services.item_record(
+            job,
+            object_type=ENTITY_ORDER,
+            key=order.order_number,
+            outcome=SyncItem.Outcome.FAILED,
+            message=exc.message,
+            detail=exc.exchange,
+        )
+        return
+    services.item_record(
+        job,
+        object_type=ENTITY_ORDER,
+        key=order.order_number,
+        outcome=SyncItem.Outcome.TRANSFERRED,
+        message=_("Customer invoice %(number)s") % {"number": invoice.invoice_number},
+        remote_id=invoice.id,
+    )
+
+
+def _transfer(
+    job: SyncJob, shop: Connection, erp, order: ShopOrder, reference: str, link: Link | None
+) -> ErpInvoice:
+    integration = job.integration
+    if link is not None:
+        # An earlier attempt wrote the intent and then its outcome was lost: look before creating.
+        found = _find_existing(erp, reference)
+        if found is not None:
+            _link_done(link, found.id)
+            return found
+    rows = _invoice_rows(integration, erp, order)  # reads only: rejects before any write
+    if order.customer.billing is None:
+        raise OrderRejected(_("The order has no billing address."))
+    if link is None:
+        link, _created = Link.objects.get_or_create(
+            integration=integration,
+            entity=ENTITY_ORDER,
+            source_connection=shop,
+            source_id=order.shop_order_id,
+            target_connection=integration.erp,
+            defaults={"natural_key": reference, "state": Link.State.PENDING},
+        )
+    customer_id = _ensure_customer(integration, shop, erp, order)
+    draft = erp.create_invoice_draft(
+        NewInvoiceDraft(
+            customer_id=customer_id,
+            your_reference=reference,
+            customer_is_private_person=not order.customer.is_company,
+            invoice_address=order.customer.billing,
+            delivery_address=order.customer.shipping,
+            invoice_date=order.created_at.date(),
+            rows=rows,
+        )
+    )
+    invoice = erp.convert_invoice_draft(draft.id)
+    _link_done(link, invoice.id)
+    return invoice
+
+
+def _find_existing(erp, reference: str) -> ErpInvoice | None:
+    invoice = erp.find_invoice(reference)
+    if invoice is not None:
+        return invoice
+    draft = erp.find_invoice_draft(reference)
+    if draft is not None:
+        # The draft was created but not converted before the crash: finish the job it started.
+        return erp.convert_invoice_draft(draft.id)
+    return None
+
+
+def _link_done(link: Link, target_id: str) -> None:
+    link.target_id = target_id
+    link.state = Link.State.DONE
+    link.save(update_fields=["target_id", "state", "updated_at"])
+
+
+def _invoice_rows(integration: Integration, erp, order: ShopOrder) -> list[NewInvoiceRow]:
+    if not order.rows:
+        raise OrderRejected(_("The order has no rows."))
+    shipping_number = integration.options.get("shipping_article", DEFAULT_SHIPPING_ARTICLE)
+    rows = []
+    articles: dict[str, str] = {}
+    for row in order.rows:
+        number = shipping_number if row.is_shipping else row.article_number
+        if not number:
+            raise OrderRejected(_("A row (%(text)s) has no article number.") % {"text": row.description})
+        if number not in articles:
+            try:
+                article = erp.find_article(number)
+            except NotFound:
+                article = None
+            if article is None:
+                raise OrderRejected(
+                    _("Article %(number)s does not exist in the accounting system.")
+                    % {"number": number}
+                )
+            articles[number] = article.id
+        rows.append(
+            NewInvoiceRow(
+                article_id=articles[number],
+                text=row.description,
+                quantity=row.quantity,
+                unit_price=row.unit_price,
+                discount_percent=row.discount_percent or Decimal("0"),
+            )
+        )
+    return rows
+
+
+def _ensure_customer(integration: Integration, shop: Connection, erp, order: ShopOrder) -> str:
+    """The ERP customer id for the order's buyer: matched by our customer number, else created.
+    Creation follows the same intent-then-write rule as orders."""
+    number = customer_number(shop, order.customer)
+    link, created = Link.objects.get_or_create(
+        integration=integration,
+        entity=ENTITY_CUSTOMER,
+        source_connection=shop,
+        source_id=number,
+        target_connection=integration.erp,
+        defaults={"natural_key": number, "state": Link.State.PENDING},
+    )
+    if link.state == Link.State.DONE:
+        return link.target_id
+    existing = erp.find_customer(number)
+    if existing is None:
+        customer = order.customer
+        existing = erp.create_customer(
+            NewErpCustomer(
+                customer_number=number,
+                name=customer.name,
+                is_private_person=not customer.is_company,
+                email=customer.email,
+                phone=customer.phone,
+                organisation_number=customer.organisation_number,
+                vat_number=customer.vat_number,
+                invoice_address=customer.billing,
+                delivery_address=customer.shipping,
+                currency=order.currency,
+                terms_of_payment_id=erp.default_terms_of_payment_id(),
+            )
+        )
+    _link_done(link, existing.id)
+    return existing.id

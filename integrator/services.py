@@ -1,0 +1,213 @@
+"""Everything that changes a sync job goes through these functions: the admin, the commands and
+the tasks are only callers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+
+from integrator.models import Integration, SyncItem, SyncJob
+from shops.clients.errors import ApiError
+from shops.redaction import redact
+
+logger = logging.getLogger(__name__)
+
+
+class JobCancelled(Exception):
+    """Raised inside a flow when support cancelled the job while it ran."""
+
+
+def job_enqueue(
+    *,
+    integration: Integration,
+    kind: str,
+    trigger: str,
+    user: AbstractBaseUser | None = None,
+    options: dict[str, Any] | None = None,
+    retry_of: SyncJob | None = None,
+    queue: bool = True,
+) -> tuple[SyncJob, bool]:
+    """A queued job for (integration, kind), handed to django-q2 once the transaction commits.
+    If one of that kind is already queued or running for the integration, that one is returned
+    instead (second value False): two of the same kind never run at once."""
+    with transaction.atomic():
+        existing = SyncJob.objects.filter(
+            integration=integration, kind=kind, status__in=SyncJob.ACTIVE
+        ).first()
+        if existing:
+            return existing, False
+        try:
+            with transaction.atomic():
+                job = SyncJob.objects.create(
+                    integration=integration,
+                    kind=kind,
+                    trigger=trigger,
+                    started_by=user if user and user.is_authenticated else None,
+                    options=options or {},
+                    retry_of=retry_of,
+                )
+        except IntegrityError:
+            # Another process created one between our check and our insert.
+            existing = SyncJob.objects.get(
+                integration=integration, kind=kind, status__in=SyncJob.ACTIVE
+            )
+            return existing, False
+        if queue:
+            transaction.on_commit(lambda: _send_to_queue(job))
+    return job, True
+
+
+def _send_to_queue(job: SyncJob) -> None:
+    async_task(
+        "integrator.tasks.run_sync_job",
+        job.pk,
+        task_name=f"sync-job-{job.pk}",
+        group=f"integration-{job.integration_id}",
+    )
+
+
+def job_retry(*, job: SyncJob, user: AbstractBaseUser | None) -> SyncJob | None:
+    """A new job of the same kind, linked to the failed one so both stay readable.
+    Returns None when the job is not in a state that can be retried."""
+    if job.status not in SyncJob.RETRYABLE:
+        return None
+    retry, _created = job_enqueue(
+        integration=job.integration,
+        kind=job.kind,
+        trigger=SyncJob.Trigger.RETRY,
+        user=user,
+        options=job.options,
+        retry_of=job,
+    )
+    return retry
+
+
+def job_cancel(*, job: SyncJob, user: AbstractBaseUser | None) -> bool:
+    """Cancel a queued or running job. A running flow notices at its next progress update."""
+    who = user.get_username() if user else "system"
+    changed = SyncJob.objects.filter(pk=job.pk, status__in=SyncJob.ACTIVE).update(
+        status=SyncJob.Status.CANCELLED,
+        finished_at=timezone.now(),
+        error=_("Cancelled by %(who)s.") % {"who": who},
+    )
+    return bool(changed)
+
+
+def job_claim(*, job_id: int) -> SyncJob | None:
+    """Mark the job running, or None if there is nothing to run (cancelled or already finished).
+    A job found 'running' belonged to a worker that died: the broker only hands a task on after
+    `Q_CLUSTER['retry']` seconds without an acknowledgement, which is longer than a job may run."""
+    with transaction.atomic():
+        job = (
+            SyncJob.objects.select_for_update()
+            .select_related("integration__customer", "integration__erp")
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None or job.status not in SyncJob.ACTIVE:
+            return None
+        job.status = SyncJob.Status.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "attempts", "started_at"])
+    return job
+
+
+def job_progress(job: SyncJob, *, done: int | None = None, total: int | None = None) -> None:
+    """Save progress counters; raise JobCancelled if support cancelled the job meanwhile."""
+    fields: dict[str, Any] = {
+        "transferred": job.transferred,
+        "skipped": job.skipped,
+        "failed": job.failed,
+        "progress_done": job.progress_done if done is None else done,
+    }
+    if total is not None:
+        fields["progress_total"] = total
+    job.progress_done = fields["progress_done"]
+    if not SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(**fields):
+        raise JobCancelled
+
+
+def item_record(
+    job: SyncJob,
+    *,
+    object_type: str,
+    key: str,
+    outcome: str,
+    message: str = "",
+    remote_id: str = "",
+    detail: dict[str, Any] | None = None,
+) -> SyncItem:
+    counter = {
+        SyncItem.Outcome.TRANSFERRED: "transferred",
+        SyncItem.Outcome.SKIPPED: "skipped",
+        SyncItem.Outcome.FAILED: "failed",
+    }[outcome]
+    setattr(job, counter, getattr(job, counter) + 1)
+    job.progress_done += 1
+    return SyncItem.objects.create(
+        job=job,
+        object_type=object_type,
+        key=key,
+        outcome=outcome,
+        message=message,
+        remote_id=remote_id,
+        detail=redact(detail) if detail else None,
+    )
+
+
+def job_run(*, job_id: int) -> SyncJob | None:
+    """Run one job to its end and record the outcome. What the django-q2 task calls."""
+    from integrator.flows import FlowNotAvailable, run_flow
+
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    try:
+        run_flow(job)
+    except JobCancelled:
+        logger.info("Job %s was cancelled while running", job.pk)
+        return SyncJob.objects.get(pk=job.pk)
+    except ApiError as exc:
+        _finish(job, SyncJob.Status.FAILED, error=exc.message, detail=exc.exchange)
+        if exc.needs_merchant:
+            job.integration.erp.record_error(exc.message, needs_merchant=True)
+        return job
+    except FlowNotAvailable as exc:
+        _finish(job, SyncJob.Status.FAILED, error=str(exc))
+        return job
+    except Exception as exc:
+        # A bug, not a remote problem: keep the job readable and let the logs carry the trace.
+        logger.exception("Job %s crashed", job.pk)
+        _finish(job, SyncJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return job
+    status = SyncJob.Status.PARTIAL if job.failed else SyncJob.Status.SUCCEEDED
+    error = (
+        _("%(n)d item(s) failed; see the items below.") % {"n": job.failed} if job.failed else ""
+    )
+    _finish(job, status, error=error)
+    return job
+
+
+def _finish(job: SyncJob, status: str, *, error: str = "", detail: Any = None) -> None:
+    job.status = status
+    job.error = error
+    job.error_detail = redact(detail) if detail else None
+    job.finished_at = timezone.now()
+    # Only a running job is finished here: a job cancelled meanwhile stays cancelled.
+    SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(
+        status=job.status,
+        error=job.error,
+        error_detail=job.error_detail,
+        finished_at=job.finished_at,
+        transferred=job.transferred,
+        skipped=job.skipped,
+        failed=job.failed,
+        progress_done=job.progress_done,
+    )

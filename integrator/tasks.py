@@ -1,0 +1,8 @@
+"""django-q2 tasks. Thin on purpose: fetch by id, call the service."""
+
+from integrator import services
+
+
+def run_sync_job(job_id: int) -> str | None:
+    job = services.job_run(job_id=job_id)
+    return job.status if job else None
