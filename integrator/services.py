@@ -4,6 +4,7 @@ the tasks are only callers."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -132,6 +133,8 @@ def job_progress(job: SyncJob, *, done: int | None = None, total: int | None = N
     job.progress_done = fields["progress_done"]
     if not SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(**fields):
         raise JobCancelled
+    if getattr(job, "on_progress", None):
+        job.on_progress(job)
 
 
 def item_record(
@@ -162,13 +165,17 @@ def item_record(
     )
 
 
-def job_run(*, job_id: int) -> SyncJob | None:
-    """Run one job to its end and record the outcome. What the django-q2 task calls."""
+def job_run(
+    *, job_id: int, progress: Callable[[SyncJob], None] | None = None
+) -> SyncJob | None:
+    """Run one job to its end and record the outcome. What the django-q2 task calls;
+    `progress` is called at every progress update (the sync command prints it)."""
     from integrator.flows import FlowNotAvailable, run_flow
 
     job = job_claim(job_id=job_id)
     if job is None:
         return None
+    job.on_progress = progress
     try:
         run_flow(job)
     except JobCancelled:

@@ -20,6 +20,14 @@ SECRET_PATTERNS = [
         ),
         r"\1" + REDACTED,
     ),
+    # JSON or a Python repr: "refresh_token": "…" / 'client_secret': '…'
+    (
+        re.compile(
+            r"(?i)([\"'](?:access_token|refresh_token|client_secret|password|api_key|secret)"
+            r"[\"']\s*:\s*[\"'])[^\"']*"
+        ),
+        r"\1" + REDACTED,
+    ),
     (re.compile(r"\b(sk|rk)_(live|test)_[A-Za-z0-9]+"), REDACTED),
 ]
 
@@ -45,11 +53,13 @@ def redact(value: Any) -> Any:
 
 
 class RedactingFilter(logging.Filter):
+    """Redacts the formatted message, so a secret passed as an argument is caught too."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact_text(record.msg)
-        if record.args:
-            record.args = tuple(redact(a) for a in record.args) if isinstance(
-                record.args, tuple
-            ) else redact(record.args)
+        if isinstance(record.args, dict):
+            record.args = redact(record.args)
+        elif record.args:
+            record.args = tuple(redact(a) for a in record.args)
+        message = redact_text(record.getMessage())
+        record.msg, record.args = message, None
         return True
