@@ -218,3 +218,28 @@ def _finish(job: SyncJob, status: str, *, error: str = "", detail: Any = None) -
         failed=job.failed,
         progress_done=job.progress_done,
     )
+
+
+def enqueue_order_syncs() -> list[SyncJob]:
+    """One queued order transfer per enabled shop integration whose systems we can talk to.
+    An integration that already has one queued or running is left alone."""
+    from shops.clients.registry import supports
+
+    jobs = []
+    integrations = (
+        Integration.objects.filter(enabled=True, shops__isnull=False, erp__enabled=True)
+        .exclude(flow__in=[Integration.Flow.GATEWAY_PLUS, Integration.Flow.GATEWAY_BASIC])
+        .select_related("erp")
+        .prefetch_related("shops")
+        .distinct()
+    )
+    for integration in integrations:
+        platforms = [integration.erp.platform] + [s.platform for s in integration.shops.all()]
+        if not all(supports(p) for p in platforms):
+            continue
+        job, created = job_enqueue(
+            integration=integration, kind=SyncJob.Kind.ORDERS, trigger=SyncJob.Trigger.SCHEDULE
+        )
+        if created:
+            jobs.append(job)
+    return jobs

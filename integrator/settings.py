@@ -5,6 +5,7 @@ runs in development mode on a SQLite file, so every `python manage.py …` works
 `DEBUG=False` switches to production mode, where every security setting defaults to the safe value.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -88,8 +89,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # A file, not :memory:, so a qcluster subprocess in the tests can see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not :memory:, so a qcluster subprocess in the tests can see the test database;
+    # one per test process, so two test runs on one machine do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)

@@ -6,3 +6,8 @@ from integrator import services
 def run_sync_job(job_id: int) -> str | None:
     job = services.job_run(job_id=job_id)
     return job.status if job else None
+
+
+def enqueue_order_syncs() -> int:
+    """Scheduled: queue an order transfer for every integration with a shop."""
+    return len(services.enqueue_order_syncs())

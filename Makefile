@@ -1,0 +1,62 @@
+# Everything a new machine needs is `make demo` and `make test` (Python 3.10+ as python3).
+# The virtualenv lives in .venv and is reinstalled only when a requirements file changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The stamp lives inside the venv, so deleting .venv also forgets what was installed.
+INSTALLED := $(VENV)/.requirements-installed
+
+WEB_PORT ?= 8000
+SANDBOX_PORT ?= 8765
+PYTEST_ARGS ?=
+export WEB_PORT SANDBOX_PORT
+
+.PHONY: help install demo test bench lint
+
+help:
+	@echo "make demo    set up .venv, migrate, seed demo data, run web + worker + sandbox"
+	@echo "             (WEB_PORT=$(WEB_PORT), SANDBOX_PORT=$(SANDBOX_PORT); Ctrl-C stops all three)"
+	@echo "make test    set up .venv and run pytest (DATABASE_URL / REDIS_URL are respected;"
+	@echo "             extra arguments: make test PYTEST_ARGS='-m queue -x')"
+	@echo "make bench   run every bench/*.py script"
+	@echo "make lint    ruff check"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+		|| { echo "Django 5.2 needs Python 3.10 or newer; set PYTHON=python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(INSTALLED)
+
+demo: export SANDBOX_URL := http://127.0.0.1:$(SANDBOX_PORT)
+demo: $(INSTALLED)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	exec $(PY) bin/demo.py
+
+test: $(INSTALLED)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks are standalone scripts run from the project root; files starting with `_` are
+# shared helpers, not benchmarks.
+bench: $(INSTALLED)
+	@shopt -s nullglob; failed=0; ran=0; \
+	for script in bench/*.py; do \
+		case "$$(basename "$$script")" in _*) continue ;; esac; \
+		ran=$$((ran + 1)); echo "== $$script"; \
+		PYTHONPATH=. $(PY) "$$script" || { echo "!! $$script failed" >&2; failed=$$((failed + 1)); }; \
+	done; \
+	if [ "$$ran" -eq 0 ]; then echo "No benchmarks in bench/ yet."; fi; \
+	exit $$((failed > 0))
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check --no-cache .
