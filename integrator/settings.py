@@ -8,8 +8,12 @@ runs in development mode on a SQLite file, so every `python manage.py …` works
 import os
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Admin classes are typed ModelAdmin[Model] (STYLE.md); this makes the subscript legal at runtime.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
