@@ -78,12 +78,18 @@ def job_retry(*, job: SyncJob, user: AbstractBaseUser | None) -> SyncJob | None:
     Returns None when the job is not in a state that can be retried."""
     if job.status not in SyncJob.RETRYABLE:
         return None
+    options = dict(job.options)
+    if job.status == SyncJob.Status.PARTIAL:
+        # Only what failed: the rest went through and must not be looked at again.
+        options["only"] = sorted(
+            set(job.items.filter(outcome=SyncItem.Outcome.FAILED).values_list("key", flat=True))
+        )
     retry, _created = job_enqueue(
         integration=job.integration,
         kind=job.kind,
         trigger=SyncJob.Trigger.RETRY,
         user=user,
-        options=job.options,
+        options=options,
         retry_of=job,
     )
     return retry

@@ -35,7 +35,9 @@ def database_url() -> str:
 @contextlib.contextmanager
 def running_cluster(monkeypatch, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     queue_name = f"test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue_name)  # where async_task puts our tasks
+    # Where async_task puts our tasks; the queue name also salts the task signature.
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue_name)
+    monkeypatch.setattr(Conf, "PREFIX", queue_name)
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),

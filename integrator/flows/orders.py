@@ -29,6 +29,7 @@ from shops.models import Connection
 ENTITY_ORDER = "order"
 ENTITY_CUSTOMER = "customer"
 DEFAULT_SHIPPING_ARTICLE = "FRAKT"
+CANCELLED_STATUSES = {"cancelled", "canceled"}
 
 # Errors that say nothing about one order but about the remote system: stop the job, keep the
 # cursor where it is, so the next run starts from the same place.
@@ -53,31 +54,63 @@ def customer_number(shop: Connection, customer: ShopCustomer) -> str:
 
 
 def transfer_orders(job: SyncJob) -> None:
+    """Per shop: first finish what earlier runs left pending, then either the orders a retry
+    names (`options["only"]`, order numbers) or everything new since the cursor."""
     integration = job.integration
     erp = client_for(integration.erp)
-    only = set(job.options.get("only", []))
+    only = [str(n) for n in job.options.get("only", [])]
     for shop_connection in integration.shops.filter(enabled=True):
         shop = client_for(shop_connection)
-        cursor, _created = Cursor.objects.get_or_create(
-            integration=integration, connection=shop_connection, entity=ENTITY_ORDER
-        )
-        for page in shop.iter_orders(cursor.value):
-            for order in page.orders:
-                if only and order.order_number not in only:
-                    continue
-                if not _triggers_transfer(integration, order):
-                    continue
-                transfer_order(job, shop_connection, erp, order)
+        _resume_pending(job, shop_connection, shop, erp)
+        if only:
+            for order in shop.orders_by_number(only):
+                _consider(job, shop_connection, erp, order)
             services.job_progress(job)
-            # Saved per page: a crash re-reads at most one page, and the links make that harmless.
-            if not only:
-                cursor.value = page.next_cursor
-                cursor.save(update_fields=["value", "updated_at"])
+        else:
+            _poll(job, shop_connection, shop, erp)
         shop_connection.record_success()
     integration.erp.record_success()
 
 
+def _poll(job: SyncJob, shop_connection: Connection, shop, erp) -> None:
+    cursor, _created = Cursor.objects.get_or_create(
+        integration=job.integration, connection=shop_connection, entity=ENTITY_ORDER
+    )
+    for page in shop.iter_orders(cursor.value):
+        for order in page.orders:
+            _consider(job, shop_connection, erp, order)
+        services.job_progress(job)
+        # Saved per page: a crash re-reads at most one page, and the links make that harmless.
+        cursor.value = page.next_cursor
+        cursor.save(update_fields=["value", "updated_at"])
+
+
+def _resume_pending(job: SyncJob, shop_connection: Connection, shop, erp) -> None:
+    """Orders whose transfer was interrupted (crash, lost response) lie behind the cursor:
+    fetch them by id and transfer them, which searches Visma before creating anything."""
+    pending = list(
+        Link.objects.filter(
+            integration=job.integration,
+            entity=ENTITY_ORDER,
+            source_connection=shop_connection,
+            state=Link.State.PENDING,
+        ).values_list("source_id", flat=True)
+    )
+    if pending:
+        for order in shop.orders_by_id(pending):
+            transfer_order(job, shop_connection, erp, order)
+        services.job_progress(job)
+
+
+def _consider(job: SyncJob, shop_connection: Connection, erp, order: ShopOrder) -> None:
+    if _triggers_transfer(job.integration, order):
+        transfer_order(job, shop_connection, erp, order)
+
+
 def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
+    # A cancelled order never becomes an invoice, whatever the configured statuses say.
+    if order.status.lower() in CANCELLED_STATUSES:
+        return False
     return not integration.trigger_statuses or order.status in integration.trigger_statuses
 
 

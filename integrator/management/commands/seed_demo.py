@@ -25,10 +25,31 @@ from shops.sandbox import demo_data
 ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin"
 
 CUSTOMERS = [
-    # organisation number, name, package, extra shops, contact
-    ("556036-0793", "Nordisk Bokhandel AB", "200", 0, ("Karin Lindqvist", "karin@bokhandel.example")),
-    ("556677-8899", "Fjällmode AB", "400", 1, ("Johan Berg", "johan@fjallmode.example")),
-    ("556123-4567", "Kaffebönan AB", "100", 0, ("Sara Ek", "sara@kaffebonan.example")),
+    # organisation number, name, package, extra shops, contact, the sandbox's tenant for them
+    (
+        "556804-3219",
+        "Norrsken Hem & Kök AB",
+        "200",
+        0,
+        ("Karin Lindqvist", "karin@norrsken.example"),
+        "norrsken",
+    ),
+    (
+        "556677-8899",
+        "Fjällmode AB",
+        "400",
+        1,
+        ("Johan Berg", "johan@fjallmode.example"),
+        "fjallmode",
+    ),
+    (
+        "556123-4567",
+        "Kaffebönan AB",
+        "100",
+        0,
+        ("Sara Ek", "sara@kaffebonan.example"),
+        "kaffebonan",
+    ),
 ]
 
 
@@ -42,19 +63,17 @@ class Command(BaseCommand):
         books, fashion, coffee = (self._customer(admin, *row) for row in CUSTOMERS)
 
         # 1. A Jetshop shop on package 200, flow 2 (Visma is master; orders go to Visma).
-        jetshop = self._connection(books, "Jetshop", "jetshop", f"{sandbox}/jetshop")
-        books_visma = self._connection(books, "Visma eEkonomi", "visma", f"{sandbox}/visma")
+        jetshop = self._connection(books, "Jetshop", "jetshop", sandbox)
+        books_visma = self._connection(books, "Visma eEkonomi", "visma", sandbox)
         books_flow = self._integration(
             books, "Jetshop ↔ Visma", Integration.Flow.ERP_MASTER, books_visma, [jetshop]
         )
 
         # 2. Shopify + WooCommerce multishop on package 400, with Shopify Payments reconciled.
-        shopify = self._connection(fashion, "Shopify", "shopify", f"{sandbox}/shopify")
-        woo = self._connection(fashion, "WooCommerce", "woocommerce", f"{sandbox}/woocommerce")
-        fashion_visma = self._connection(fashion, "Visma eEkonomi", "visma", f"{sandbox}/visma")
-        payments = self._connection(
-            fashion, "Shopify Payments", "shopify_payments", f"{sandbox}/shopify_payments"
-        )
+        shopify = self._connection(fashion, "Shopify", "shopify", sandbox)
+        woo = self._connection(fashion, "WooCommerce", "woocommerce", sandbox)
+        fashion_visma = self._connection(fashion, "Visma eEkonomi", "visma", sandbox)
+        payments = self._connection(fashion, "Shopify Payments", "shopify_payments", sandbox)
         self._integration(
             fashion, "Multishop ↔ Visma", Integration.Flow.COMBO, fashion_visma, [shopify, woo]
         )
@@ -63,8 +82,8 @@ class Command(BaseCommand):
         )
 
         # 3. Klarna Plus on package 100: no webshop, payouts booked per order.
-        coffee_visma = self._connection(coffee, "Visma eEkonomi", "visma", f"{sandbox}/visma")
-        klarna = self._connection(coffee, "Klarna", "klarna", f"{sandbox}/klarna")
+        coffee_visma = self._connection(coffee, "Visma eEkonomi", "visma", sandbox)
+        klarna = self._connection(coffee, "Klarna", "klarna", sandbox)
         self._integration(
             coffee, "Klarna Plus", Integration.Flow.GATEWAY_PLUS, coffee_visma, [], klarna
         )
@@ -99,7 +118,10 @@ class Command(BaseCommand):
             admin.save()
         return admin
 
-    def _customer(self, manager, org_number, name, package_code, extra_shops, contact) -> Customer:
+    def _customer(
+        self, manager, org_number, name, package_code, extra_shops, contact, tenant
+    ) -> Customer:
+        self.tenants = getattr(self, "tenants", {})
         customer, _ = Customer.objects.get_or_create(
             organisation_number=org_number,
             defaults={
@@ -118,17 +140,25 @@ class Command(BaseCommand):
                 "start_package_hours": Decimal("3"),
             },
         )
+        self.tenants[customer.pk] = tenant
         return customer
 
-    def _connection(self, customer, name, platform, base_url) -> Connection:
+    def _connection(self, customer, name, platform, sandbox) -> Connection:
+        """A connection to the sandbox's copy of `platform`, as the customer's tenant there."""
+        try:
+            base_url, credentials = demo_data.demo_connection(
+                platform, self.tenants[customer.pk], sandbox
+            )
+        except LookupError:
+            # The sandbox has no copy of this system for the tenant yet: the connection is
+            # listed, but stays unchecked and is never polled (no client claims it).
+            base_url, credentials = f"{sandbox}/{platform}", {}
         connection, created = Connection.objects.get_or_create(
             customer=customer, name=name, defaults={"platform": platform, "base_url": base_url}
         )
         if created or connection.base_url != base_url:
             connection.base_url = base_url
-            connection.credentials = demo_data.demo_credentials(
-                platform, customer.organisation_number, base_url
-            )
+            connection.credentials = credentials
             connection.save()
         return connection
 
