@@ -78,6 +78,19 @@ def demo_connection(system: str, tenant: str, sandbox_url: str) -> tuple[str, di
     raise LookupError(f"No demo data for {system!r}")
 
 
+def demo_connection_any(system: str, tenant: str, sandbox_url: str) -> tuple[str, dict[str, Any]]:
+    """Like demo_connection, for every system the sandbox serves: systems other than Visma and
+    Jetshop keep their demo tenants in their own module (`demo_connection` on their class)."""
+    from shops.sandbox.systems import system_class
+
+    if system in DEMO_CREDENTIALS and tenant in DEMO_CREDENTIALS[system]:
+        return demo_connection(system, tenant, sandbox_url)
+    cls = system_class(system)
+    if not hasattr(cls, "demo_connection"):
+        raise LookupError(f"No demo data for {system!r}")
+    return cls.demo_connection(tenant, sandbox_url.rstrip("/"))
+
+
 # --- Visma: VAT codings, terms of payment, articles ------------------------------------------
 
 VAT_CODINGS = [

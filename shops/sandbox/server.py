@@ -28,9 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from shops.sandbox.jetshop import JetshopSandbox
 from shops.sandbox.state import Request, Response, SandboxOptions, SandboxState
-from shops.sandbox.visma import VismaSandbox
+from shops.sandbox.systems import all_systems
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class SandboxServer(ThreadingHTTPServer):
         *,
         quiet: bool = True,
     ) -> None:
-        self.state = SandboxState(options or SandboxOptions(), [VismaSandbox(), JetshopSandbox()])
+        self.state = SandboxState(options or SandboxOptions(), all_systems())
         self.quiet = quiet
         self._thread: threading.Thread | None = None
         super().__init__((host, port), SandboxHandler)

@@ -146,7 +146,7 @@ class Command(BaseCommand):
     def _connection(self, customer, name, platform, sandbox) -> Connection:
         """A connection to the sandbox's copy of `platform`, as the customer's tenant there."""
         try:
-            base_url, credentials = demo_data.demo_connection(
+            base_url, credentials = demo_data.demo_connection_any(
                 platform, self.tenants[customer.pk], sandbox
             )
         except LookupError:
