@@ -35,6 +35,7 @@ from shops.models import Connection
 
 # --- Integrations ------------------------------------------------------------------------------
 
+
 class IntegrationForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         # Integration.clean checks the ERP and gateway, but a model cannot see its many-to-many
@@ -515,3 +516,7 @@ class CursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cursor]):
     list_display = ["integration", "connection", "entity", "value", "updated_at"]
     list_select_related = ["integration__customer", "connection__customer"]
     list_filter = ["entity"]
+
+
+# The merchants' status pages (issue 7): links, merchant logins, notices.
+from integrator import admin_status  # noqa: E402, F401

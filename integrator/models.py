@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -138,6 +144,8 @@ class SyncJob(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Touched at every progress update: a running job whose heartbeat is old lost its worker.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     # The failing request and response, with every secret replaced (shops.redaction).
@@ -258,7 +266,13 @@ class Link(models.Model):
         verbose_name_plural = _("links")
         constraints = [
             models.UniqueConstraint(
-                fields=["integration", "entity", "source_connection", "source_id", "target_connection"],
+                fields=[
+                    "integration",
+                    "entity",
+                    "source_connection",
+                    "source_id",
+                    "target_connection",
+                ],
                 name="one_link_per_source_object_and_target",
             )
         ]
@@ -285,3 +299,171 @@ class Cursor(models.Model):
                 fields=["integration", "connection", "entity"], name="one_cursor_per_entity"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} @ {self.value or '-'}"
+
+
+# --- The merchant's read-only status page (issue 7) ----------------------------------------------
+
+
+STATUS_TOKEN_BYTES = 32
+STATUS_TOKEN_PREFIX_LENGTH = 10
+# What secrets.token_urlsafe(32) produces: 43 characters of the URL-safe base64 alphabet.
+STATUS_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+_UNUSED_HASH = "0" * 64
+
+
+class StatusPageQuerySet(models.QuerySet["StatusPage"]):
+    def find(self, token: str) -> StatusPage | None:
+        """The page a secret link opens, or None. Only a hash of the token is stored: the short
+        prefix finds the row, and the hash is compared in constant time."""
+        if not STATUS_TOKEN_PATTERN.fullmatch(token or ""):
+            return None
+        page = (
+            self.select_related("customer")
+            .filter(token_prefix=token[:STATUS_TOKEN_PREFIX_LENGTH])
+            .first()
+        )
+        expected = page.token_hash if page else _UNUSED_HASH
+        matches = hmac.compare_digest(expected, StatusPage.hash_token(token))
+        return page if page is not None and matches else None
+
+
+class StatusPage(models.Model):
+    """The secret link to a customer's status page. The token itself is never stored: it is
+    shown once when issued, and rotating it makes the old link stop working at once."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="status_page"
+    )
+    token_prefix = models.CharField(
+        max_length=STATUS_TOKEN_PREFIX_LENGTH, unique=True, editable=False
+    )
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    rotated_at = models.DateTimeField(_("link issued"), default=timezone.now)
+    rotated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = StatusPageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer__name"]
+        verbose_name = _("status page link")
+        verbose_name_plural = _("status page links")
+
+    def __str__(self) -> str:
+        return str(self.customer)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, customer: Customer, *, by: Any = None) -> tuple[StatusPage, str]:
+        """A new secret link for the customer, replacing the old one; returns the token, which
+        cannot be read back later."""
+        while True:
+            token = secrets.token_urlsafe(STATUS_TOKEN_BYTES)
+            prefix = token[:STATUS_TOKEN_PREFIX_LENGTH]
+            if not cls.objects.filter(token_prefix=prefix).exists():
+                break
+        page, _created = cls.objects.update_or_create(
+            customer=customer,
+            defaults={
+                "token_prefix": prefix,
+                "token_hash": cls.hash_token(token),
+                "rotated_at": timezone.now(),
+                "rotated_by": by if by is not None and by.is_authenticated else None,
+            },
+        )
+        return page, token
+
+
+class MerchantAccess(models.Model):
+    """A merchant's login: one (non-staff) user sees the status page of exactly one customer."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="merchant_access",
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="merchant_users",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer__name"]
+        verbose_name = _("merchant login")
+        verbose_name_plural = _("merchant logins")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.customer}"
+
+    def clean(self) -> None:
+        # A merchant must never reach the admin; a staff account seeing one customer's page as
+        # "theirs" would blur who may see what.
+        if self.user_id and (self.user.is_staff or self.user.is_superuser):
+            raise ValidationError(
+                {"user": _("A merchant login cannot be a staff user or superuser.")}
+            )
+
+
+class Notice(models.Model):
+    """An e-mail we sent (or meant to send) on our own initiative. The unique (kind, key) row is
+    what makes each notice go out at most once, however many workers try at the same time."""
+
+    class Kind(models.TextChoices):
+        ERROR_DIGEST = "error_digest", _("Daily error digest to support")
+        NEEDS_MERCHANT = "needs_merchant", _("Connection needs the merchant")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    key = models.CharField(_("key"), max_length=100)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    connection = models.ForeignKey(
+        Connection,
+        verbose_name=_("connection"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    recipients = models.CharField(
+        _("e-mailed to"),
+        max_length=500,
+        blank=True,
+        help_text=_("Empty when there was nobody to mail or the mail server failed."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="one_notice_per_kind_and_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.key}"

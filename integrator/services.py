@@ -3,12 +3,14 @@ the tasks are only callers."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
@@ -106,10 +108,16 @@ def job_cancel(*, job: SyncJob, user: AbstractBaseUser | None) -> bool:
     return bool(changed)
 
 
+# A running job shows a sign of life at every progress update (at least once per page of items);
+# one silent for longer than this lost its worker.
+STALE_AFTER = datetime.timedelta(minutes=3)
+
+
 def job_claim(*, job_id: int) -> SyncJob | None:
-    """Mark the job running, or None if there is nothing to run (cancelled or already finished).
-    A job found 'running' belonged to a worker that died: the broker only hands a task on after
-    `Q_CLUSTER['retry']` seconds without an acknowledgement, which is longer than a job may run."""
+    """Mark the job running, or None if there is nothing to run: cancelled, finished, or running
+    on a live worker (a duplicate delivery). A running job whose heartbeat is stale belonged to a
+    worker that died (SIGKILL, lost machine): this worker takes it over, and the links make the
+    items the dead one was writing safe to retry."""
     with transaction.atomic():
         job = (
             SyncJob.objects.select_for_update()
@@ -119,16 +127,43 @@ def job_claim(*, job_id: int) -> SyncJob | None:
         )
         if job is None or job.status not in SyncJob.ACTIVE:
             return None
+        now = timezone.now()
+        if (
+            job.status == SyncJob.Status.RUNNING
+            and job.heartbeat_at
+            and (job.heartbeat_at > now - STALE_AFTER)
+        ):
+            logger.info("Job %s is running on a live worker; not taking it over", job.pk)
+            return None
         job.status = SyncJob.Status.RUNNING
         job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "attempts", "started_at"])
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
     return job
+
+
+def requeue_stalled_jobs() -> list[SyncJob]:
+    """Hand jobs back to the queue whose task was lost: running ones whose worker died, and
+    queued ones the broker forgot (Redis keeps nothing across a restart). Scheduled every
+    minute; a duplicate delivery is harmless because job_claim refuses a live job."""
+    stale = timezone.now() - STALE_AFTER
+    jobs = list(
+        SyncJob.objects.filter(
+            Q(status=SyncJob.Status.RUNNING, heartbeat_at__lt=stale)
+            | Q(status=SyncJob.Status.QUEUED, created_at__lt=stale)
+        )
+    )
+    for job in jobs:
+        logger.warning("Job %s (%s) lost its task; queueing it again", job.pk, job.status)
+        _send_to_queue(job)
+    return jobs
 
 
 def job_progress(job: SyncJob, *, done: int | None = None, total: int | None = None) -> None:
     """Save progress counters; raise JobCancelled if support cancelled the job meanwhile."""
     fields: dict[str, Any] = {
+        "heartbeat_at": timezone.now(),
         "transferred": job.transferred,
         "skipped": job.skipped,
         "failed": job.failed,
@@ -171,9 +206,7 @@ def item_record(
     )
 
 
-def job_run(
-    *, job_id: int, progress: Callable[[SyncJob], None] | None = None
-) -> SyncJob | None:
+def job_run(*, job_id: int, progress: Callable[[SyncJob], None] | None = None) -> SyncJob | None:
     """Run one job to its end and record the outcome. What the django-q2 task calls;
     `progress` is called at every progress update (the sync command prints it)."""
     from integrator.flows import FlowNotAvailable, run_flow

@@ -171,8 +171,10 @@ CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 # --- The loopback sandbox of the external APIs ----------------------------------------------
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8765")
 
-# --- HTTP clients ---------------------------------------------------------------------------
+# --- HTTP clients and the engine -------------------------------------------------------------
 HTTP_TIMEOUT = env.float("HTTP_TIMEOUT", default=20.0)
+# Seconds before the first retry of an item after a transient error; doubles per attempt.
+SYNC_RETRY_BACKOFF = env.float("SYNC_RETRY_BACKOFF", default=1.0)
 
 # --- Production security: safe by default whenever DEBUG is off ------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,3 +11,8 @@ def run_sync_job(job_id: int) -> str | None:
 def enqueue_order_syncs() -> int:
     """Scheduled: queue an order transfer for every integration with a shop."""
     return len(services.enqueue_order_syncs())
+
+
+def requeue_stalled_jobs() -> int:
+    """Scheduled every minute: jobs whose worker died or whose task the broker lost."""
+    return len(services.requeue_stalled_jobs())

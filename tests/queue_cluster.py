@@ -76,3 +76,9 @@ def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: s
             return value
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+def kill_hard(process: subprocess.Popen) -> None:
+    """SIGKILL the whole cluster: no clean-up, no acknowledgement, as when a machine dies."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=20)

@@ -8,13 +8,24 @@ that key before it creates, so a crash or a lost response can delay an order, ne
 from __future__ import annotations
 
 import hashlib
+import time
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.quota import record_transferred_order
 from integrator import services
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
-from shops.clients.errors import ApiError, AuthExpired, NotFound, RateLimited, RemoteDown
+from shops.clients.errors import (
+    ApiError,
+    AuthExpired,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    RemoteDown,
+)
 from shops.clients.registry import client_for
 from shops.clients.types import (
     ErpInvoice,
@@ -31,9 +42,11 @@ ENTITY_CUSTOMER = "customer"
 DEFAULT_SHIPPING_ARTICLE = "FRAKT"
 CANCELLED_STATUSES = {"cancelled", "canceled"}
 
-# Errors that say nothing about one order but about the remote system: stop the job, keep the
-# cursor where it is, so the next run starts from the same place.
-JOB_LEVEL_ERRORS = (AuthExpired, RateLimited, RemoteDown)
+# Trouble that says nothing about the order itself: worth another try after a pause. If it
+# lasts, the remote system is down (stop the job; the cursor waits) or, for a lost response,
+# the order's link stays pending for the next run to resolve.
+TRANSIENT_ERRORS = (RemoteDown, RateLimited, OutcomeUnknown)
+ITEM_ATTEMPTS = 4
 
 
 class OrderRejected(Exception):
@@ -50,7 +63,7 @@ def customer_number(shop: Connection, customer: ShopCustomer) -> str:
     basis = customer.shop_customer_id or customer.email.strip().lower() or customer.name
     if customer.shop_customer_id and len(customer.shop_customer_id) <= 10:
         return f"W{shop.pk}-{customer.shop_customer_id}"[:16]
-    return f"W{shop.pk}-" + hashlib.sha1(basis.encode()).hexdigest()[:16 - len(f"W{shop.pk}-")]
+    return f"W{shop.pk}-" + hashlib.sha1(basis.encode()).hexdigest()[: 16 - len(f"W{shop.pk}-")]
 
 
 def transfer_orders(job: SyncJob) -> None:
@@ -115,55 +128,81 @@ def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
 
 
 def transfer_order(job: SyncJob, shop: Connection, erp, order: ShopOrder) -> None:
-    reference = your_reference(shop, order)
-    link = Link.objects.filter(
+    """Transfer one order, or record why not. Transient trouble (a 5xx, a 429, a lost response)
+    is retried here with back-off; every retry starts by searching Visma, so it never doubles."""
+    for attempt in range(1, ITEM_ATTEMPTS + 1):
+        link = _order_link(job, shop, order)
+        if link and link.state == Link.State.DONE:
+            services.item_record(
+                job,
+                object_type=ENTITY_ORDER,
+                key=order.order_number,
+                outcome=SyncItem.Outcome.SKIPPED,
+                message=_("Already transferred."),
+                remote_id=link.target_id,
+            )
+            return
+        try:
+            invoice = _transfer(job, shop, erp, order, your_reference(shop, order), link)
+        except OrderRejected as exc:
+            _item_failed(job, order, str(exc))
+            return
+        except AuthExpired:
+            raise
+        except TRANSIENT_ERRORS as exc:
+            if attempt == ITEM_ATTEMPTS:
+                if isinstance(exc, OutcomeUnknown):
+                    # The link stays pending: the next run searches Visma and finishes it.
+                    _item_failed(job, order, exc.message, exc.exchange)
+                    return
+                raise  # the remote side is down or throttling us: stop, the cursor waits
+            _back_off(exc, attempt)
+            continue
+        except ApiError as exc:
+            _item_failed(job, order, exc.message, exc.exchange)
+            return
+        services.item_record(
+            job,
+            object_type=ENTITY_ORDER,
+            key=order.order_number,
+            outcome=SyncItem.Outcome.TRANSFERRED,
+            message=_("Customer invoice %(number)s") % {"number": invoice.invoice_number},
+            remote_id=invoice.id,
+        )
+        # Counted against the package quota once per order, however often it is retried.
+        record_transferred_order(
+            customer=job.integration.customer,
+            reference=your_reference(shop, order),
+            transferred_at=timezone.now(),
+        )
+        return
+
+
+def _order_link(job: SyncJob, shop: Connection, order: ShopOrder) -> Link | None:
+    return Link.objects.filter(
         integration=job.integration,
         entity=ENTITY_ORDER,
         source_connection=shop,
         source_id=order.shop_order_id,
         target_connection=job.integration.erp,
     ).first()
-    if link and link.state == Link.State.DONE:
-        services.item_record(
-            job,
-            object_type=ENTITY_ORDER,
-            key=order.order_number,
-            outcome=SyncItem.Outcome.SKIPPED,
-            message=_("Already transferred."),
-            remote_id=link.target_id,
-        )
-        return
-    try:
-        invoice = _transfer(job, shop, erp, order, reference, link)
-    except OrderRejected as exc:
-        services.item_record(
-            job,
-            object_type=ENTITY_ORDER,
-            key=order.order_number,
-            outcome=SyncItem.Outcome.FAILED,
-            message=str(exc),
-        )
-        return
-    except JOB_LEVEL_ERRORS:
-        raise
-    except ApiError as exc:
-        services.item_record(
-            job,
-            object_type=ENTITY_ORDER,
-            key=order.order_number,
-            outcome=SyncItem.Outcome.FAILED,
-            message=exc.message,
-            detail=exc.exchange,
-        )
-        return
+
+
+def _item_failed(job: SyncJob, order: ShopOrder, message: str, detail=None) -> None:
     services.item_record(
         job,
         object_type=ENTITY_ORDER,
         key=order.order_number,
-        outcome=SyncItem.Outcome.TRANSFERRED,
-        message=_("Customer invoice %(number)s") % {"number": invoice.invoice_number},
-        remote_id=invoice.id,
+        outcome=SyncItem.Outcome.FAILED,
+        message=message,
+        detail=detail,
     )
+
+
+def _back_off(exc: ApiError, attempt: int) -> None:
+    base = settings.SYNC_RETRY_BACKOFF
+    wait = getattr(exc, "retry_after", 0) or base * 2 ** (attempt - 1)
+    time.sleep(min(wait, 30 * base))
 
 
 def _transfer(
@@ -231,7 +270,9 @@ def _invoice_rows(integration: Integration, erp, order: ShopOrder) -> list[NewIn
     for row in order.rows:
         number = shipping_number if row.is_shipping else row.article_number
         if not number:
-            raise OrderRejected(_("A row (%(text)s) has no article number.") % {"text": row.description})
+            raise OrderRejected(
+                _("A row (%(text)s) has no article number.") % {"text": row.description}
+            )
         if number not in articles:
             try:
                 article = erp.find_article(number)

@@ -43,7 +43,9 @@ def test_it_sends_the_job_to_the_queue_only_after_the_transaction_commits(
 
 
 def test_a_cancelled_job_is_not_run_when_the_worker_gets_to_it(integration):
-    job, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    job, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     assert services.job_cancel(job=job, user=None)
     assert services.job_run(job_id=job.pk) is None
     job.refresh_from_db()
@@ -52,7 +54,9 @@ def test_a_cancelled_job_is_not_run_when_the_worker_gets_to_it(integration):
 
 
 def test_a_failed_job_keeps_its_reason_and_a_retry_is_a_new_linked_job(integration, admin_user):
-    job, _ = services.job_enqueue(integration=integration, kind="price_lists", trigger="manual", queue=False)
+    job, _ = services.job_enqueue(
+        integration=integration, kind="price_lists", trigger="manual", queue=False
+    )
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == SyncJob.Status.FAILED and job.error and job.attempts == 1
@@ -65,14 +69,18 @@ def test_a_failed_job_keeps_its_reason_and_a_retry_is_a_new_linked_job(integrati
 
 
 def test_a_succeeded_job_cannot_be_retried(integration):
-    job, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    job, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     SyncJob.objects.filter(pk=job.pk).update(status=SyncJob.Status.SUCCEEDED)
     job.refresh_from_db()
     assert services.job_retry(job=job, user=None) is None
 
 
 def test_a_job_left_running_by_a_dead_worker_is_taken_over(integration):
-    job, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    job, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     SyncJob.objects.filter(pk=job.pk).update(status=SyncJob.Status.RUNNING, attempts=1)
     claimed = services.job_claim(job_id=job.pk)
     assert claimed is not None and claimed.attempts == 2

@@ -34,7 +34,9 @@ def test_an_order_becomes_one_customer_invoice_and_a_second_run_transfers_nothin
     integration = _jetshop_integration(sandbox)
     orders = sandbox.shop_orders(integration.shops.get())
 
-    first, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    first, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     services.job_run(job_id=first.pk)
     first.refresh_from_db()
 
@@ -52,11 +54,15 @@ def test_an_order_becomes_one_customer_invoice_and_a_second_run_transfers_nothin
         invoice = by_reference[f"WEB-{integration.shops.get().pk}-{order['number']}"]
         assert Decimal(str(invoice["TotalAmount"])) == order["total_incl_vat"]
 
-    second, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    second, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     services.job_run(job_id=second.pk)
     second.refresh_from_db()
     assert second.transferred == 0
-    assert all(count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values())
+    assert all(
+        count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values()
+    )
     assert len(sandbox.state()["visma"]["customerinvoices"]) == len(transferable)
 
 
@@ -65,7 +71,9 @@ def test_an_order_whose_response_was_lost_is_found_not_created_again(sandbox):
     integration = _jetshop_integration(sandbox)
     sandbox.lose_next_response("visma", "POST", "/v2/customerinvoicedrafts")
 
-    first, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    first, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     services.job_run(job_id=first.pk)
     first.refresh_from_db()
     assert first.failed >= 1  # the lost response: outcome unknown, link left pending
@@ -76,7 +84,9 @@ def test_an_order_whose_response_was_lost_is_found_not_created_again(sandbox):
     retry.refresh_from_db()
 
     assert Link.objects.filter(entity="order", state=Link.State.PENDING).count() == 0
-    assert all(count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values())
+    assert all(
+        count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values()
+    )
 
 
 @pytest.mark.queue
@@ -84,7 +94,9 @@ def test_an_order_whose_response_was_lost_is_found_not_created_again(sandbox):
 def test_a_queued_job_runs_on_a_real_worker_and_twice_transfers_once(sandbox, monkeypatch):
     integration = _jetshop_integration(sandbox)
     transferable = [
-        o for o in sandbox.shop_orders(integration.shops.get()) if o["transferable"] and not o["cancelled"]
+        o
+        for o in sandbox.shop_orders(integration.shops.get())
+        if o["transferable"] and not o["cancelled"]
     ]
 
     with running_cluster(monkeypatch):
@@ -98,4 +110,6 @@ def test_a_queued_job_runs_on_a_real_worker_and_twice_transfers_once(sandbox, mo
     assert first.attempts == 1 and first.transferred == len(transferable)
     assert second.transferred == 0
     assert len(sandbox.state()["visma"]["customerinvoices"]) == len(transferable)
-    assert all(count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values())
+    assert all(
+        count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values()
+    )

@@ -36,7 +36,9 @@ def test_the_demo_jetshop_integration_transfers_orders_from_the_sandbox(sandbox)
     call_command("seed_demo", stdout=StringIO())
     integration = Integration.objects.get(customer__name="Norrsken Hem & Kök AB")
 
-    job, _ = services.job_enqueue(integration=integration, kind="orders", trigger="manual", queue=False)
+    job, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
 

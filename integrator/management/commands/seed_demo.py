@@ -1,8 +1,9 @@
 """`manage.py seed_demo`: idempotent demo data that matches the sandbox's own demo data.
 
 Three merchants on different packages, their connections pointing at SANDBOX_URL, their
-integrations, a schedule that polls orders, and a little history. Running it again changes
-nothing that is already there (it only points the connections at the current SANDBOX_URL).
+integrations and a little history (the schedule that polls orders comes with the migrations).
+Running it again changes nothing that is already there (it only points the connections at the
+current SANDBOX_URL).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from django_q.models import Schedule
 
 from billing.models import Customer, Package, Subscription
 from integrator.models import Integration, SyncItem, SyncJob
@@ -90,15 +90,6 @@ class Command(BaseCommand):
 
         self._history(books_flow)
         self._seed_ledger(coffee, klarna)
-        Schedule.objects.update_or_create(
-            name="Transfer orders from every shop",
-            defaults={
-                "func": "integrator.tasks.enqueue_order_syncs",
-                "schedule_type": Schedule.MINUTES,
-                "minutes": 2,
-                "repeats": -1,
-            },
-        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Customer.objects.count()} customers, "
@@ -131,15 +122,14 @@ class Command(BaseCommand):
                 "account_manager": manager,
             },
         )
-        Subscription.objects.get_or_create(
-            customer=customer,
-            defaults={
-                "package": Package.objects.get(code=package_code),
-                "start_date": datetime.date(2026, 1, 1),
-                "extra_shops": extra_shops,
-                "start_package_hours": Decimal("3"),
-            },
-        )
+        if not customer.subscriptions.exists():
+            Subscription.objects.create(
+                customer=customer,
+                package=Package.objects.get(code=package_code),
+                start_date=datetime.date(2026, 1, 1),
+                extra_shops=extra_shops,
+                start_package_hours=Decimal("3"),
+            )
         self.tenants[customer.pk] = tenant
         return customer
 
