@@ -28,9 +28,9 @@ from billing.admin import (
     local_time,
     pretty_json,
 )
-from integrator.flows import FLOW_TABLE
+from integrator import rules
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
-from integrator.services import job_cancel, job_enqueue, job_retry
+from integrator.services import JobNotAllowed, job_cancel, job_enqueue, job_retry
 from shops.models import Connection
 
 # --- Integrations ------------------------------------------------------------------------------
@@ -77,14 +77,19 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
 
     @admin.display(description=_("what moves where"))
     def flow_table(self, obj: Integration) -> SafeString | str:
-        rows = FLOW_TABLE.get(obj.flow)
-        if not rows:
+        if not obj.pk:
             return EMPTY
+        rows = [
+            (what, way, reason or "✓", "color: #c62828" if reason else "color: #2e7d32")
+            for what, way, reason in rules.flow_table(obj)
+        ]
         return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
             _("Information"),
             _("Direction"),
-            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),
+            _("Runs with this package?"),
+            format_html_join("", '<tr><td>{0}</td><td>{1}</td><td style="{3}">{2}</td></tr>', rows),
         )
 
     @admin.action(description=_("Transfer orders now"))
@@ -98,9 +103,13 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                     messages.WARNING,
                 )
                 continue
-            job, created = job_enqueue(
-                integration=integration, kind="orders", trigger="manual", user=request.user
-            )
+            try:
+                job, created = job_enqueue(
+                    integration=integration, kind="orders", trigger="manual", user=request.user
+                )
+            except JobNotAllowed as exc:
+                self.message_user(request, f"{integration}: {exc}", messages.WARNING)
+                continue
             text = (
                 gettext("%(integration)s: job #%(job)d queued.")
                 if created
@@ -373,7 +382,11 @@ class SyncJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[SyncJob]):
     # --- what support can do ----------------------------------------------------------------
 
     def _retry(self, request: HttpRequest, job: SyncJob) -> SyncJob | None:
-        retry = job_retry(job=job, user=request.user)
+        try:
+            retry = job_retry(job=job, user=request.user)
+        except JobNotAllowed as exc:
+            self.message_user(request, f"#{job.pk}: {exc}", messages.WARNING)
+            return None
         if retry is None:
             return None
         if retry.retry_of_id == job.pk:
@@ -519,4 +532,3 @@ class CursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cursor]):
 
 
 # The merchants' status pages (issue 7): links, merchant logins, notices.
-from integrator import admin_status  # noqa: E402, F401

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from integrator import rules
 from integrator.models import Integration, SyncItem, SyncJob
 from shops.clients.errors import ApiError
 from shops.redaction import redact
@@ -24,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 class JobCancelled(Exception):
     """Raised inside a flow when support cancelled the job while it ran."""
+
+
+class JobNotAllowed(Exception):
+    """The integration's flow or the customer's package does not include this kind of job."""
 
 
 def job_enqueue(
@@ -38,7 +43,11 @@ def job_enqueue(
 ) -> tuple[SyncJob, bool]:
     """A queued job for (integration, kind), handed to django-q2 once the transaction commits.
     If one of that kind is already queued or running for the integration, that one is returned
-    instead (second value False): two of the same kind never run at once."""
+    instead (second value False): two of the same kind never run at once. Raises JobNotAllowed
+    with the reason when the flow or the package does not include the kind."""
+    reason = rules.why_not(integration, kind)
+    if reason:
+        raise JobNotAllowed(reason)
     with transaction.atomic():
         existing = SyncJob.objects.filter(
             integration=integration, kind=kind, status__in=SyncJob.ACTIVE
@@ -274,7 +283,9 @@ def enqueue_order_syncs() -> list[SyncJob]:
     )
     for integration in integrations:
         platforms = [integration.erp.platform] + [s.platform for s in integration.shops.all()]
-        if not all(supports(p) for p in platforms):
+        if not all(supports(p) for p in platforms) or rules.why_not(
+            integration, SyncJob.Kind.ORDERS
+        ):
             continue
         job, created = job_enqueue(
             integration=integration, kind=SyncJob.Kind.ORDERS, trigger=SyncJob.Trigger.SCHEDULE

@@ -321,7 +321,8 @@ def test_it_shows_which_way_each_entity_moves_for_the_flow(admin_client, world):
     html = admin_client.get(
         _url(Integration, "change", world["integration"].pk), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
-    assert "ERP → shop (package 400)" in html and "Stock balance" in html
+    assert "accounting system → shop" in html and "Stock" in html and "Price lists" in html
+    assert "Runs with this package?" in html
 
 
 def test_it_keeps_the_item_inline_bounded_with_the_failed_ones_first(admin_client, world):

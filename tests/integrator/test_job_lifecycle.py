@@ -55,7 +55,7 @@ def test_a_cancelled_job_is_not_run_when_the_worker_gets_to_it(integration):
 
 def test_a_failed_job_keeps_its_reason_and_a_retry_is_a_new_linked_job(integration, admin_user):
     job, _ = services.job_enqueue(
-        integration=integration, kind="price_lists", trigger="manual", queue=False
+        integration=integration, kind="prices", trigger="manual", queue=False
     )
     services.job_run(job_id=job.pk)
     job.refresh_from_db()

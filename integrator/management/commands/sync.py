@@ -24,9 +24,12 @@ class Command(BaseCommand):
             target = Integration.objects.select_related("customer").get(pk=integration)
         except Integration.DoesNotExist as exc:
             raise CommandError(f"No integration with id {integration}.") from exc
-        job, created = services.job_enqueue(
-            integration=target, kind=entity, trigger=SyncJob.Trigger.COMMAND, queue=not now
-        )
+        try:
+            job, created = services.job_enqueue(
+                integration=target, kind=entity, trigger=SyncJob.Trigger.COMMAND, queue=not now
+            )
+        except services.JobNotAllowed as exc:
+            raise CommandError(str(exc)) from exc
         if not created:
             raise CommandError(
                 f"Job {job.pk} ({job.get_kind_display()}) is already {job.status} for this "
