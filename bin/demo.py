@@ -167,7 +167,8 @@ def main() -> int:
 
     children: list[Child] = []
     try:
-        children.append(Child("sandbox", ["sandbox", "--port", str(sandbox_port)], env))
+        # --quiet: the worker and web logs say what happens; every sandbox request would drown them.
+        children.append(Child("sandbox", ["sandbox", "--port", str(sandbox_port), "--quiet"], env))
         children.append(Child("worker", ["qcluster"], env))
         children.append(Child("web", ["runserver", f"{HOST}:{web_port}"], env))
         for child in children:
