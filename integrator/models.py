@@ -93,6 +93,13 @@ class Integration(models.Model):
             errors["gateway"] = _("The payment gateway belongs to another customer.")
         if self.is_gateway and not self.gateway_id:
             errors["gateway"] = _("A gateway integration needs a payment gateway connection.")
+        if "plugins" in (self.options or {}):
+            from integrator.plugins import validate_plugins
+
+            try:
+                validate_plugins(self.options["plugins"])
+            except ValidationError as exc:
+                errors["options"] = exc.messages
         if errors:
             raise ValidationError(errors)
 

@@ -173,6 +173,10 @@ SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8765")
 
 # --- HTTP clients and the engine -------------------------------------------------------------
 HTTP_TIMEOUT = env.float("HTTP_TIMEOUT", default=20.0)
+# Overrides of the external APIs' request limits that every worker shares (shops/clients/
+# ratelimit.py), as JSON: {"visma": null} switches Visma's off (e.g. against a sandbox without
+# one), {"visma": {"requests": 6000, "per_seconds": 60}} changes it. Empty: the documented limits.
+RATE_LIMITS = env.json("RATE_LIMITS", default={})
 # Seconds before the first retry of an item after a transient error; doubles per attempt.
 SYNC_RETRY_BACKOFF = env.float("SYNC_RETRY_BACKOFF", default=1.0)
 

@@ -107,3 +107,20 @@ class Connection(models.Model):
             health_message=message[:500],
             last_error_at=timezone.now(),
         )
+
+
+class RateLimitBucket(models.Model):
+    """The recent request counts of one rate-limited key (system, API client, endpoint), per
+    customer, for the database backend of shops.clients.ratelimit (used when there is no Redis).
+    Kept small: only the slices of the current window are stored."""
+
+    key = models.CharField(max_length=255, unique=True)
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rate-limit bucket")
+        verbose_name_plural = _("rate-limit buckets")
+
+    def __str__(self) -> str:
+        return self.key

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from billing.quota import record_transferred_order
 from integrator import services
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
+from integrator.plugins import Pipeline
 from shops.clients.errors import (
     ApiError,
     AuthExpired,
@@ -71,6 +72,7 @@ def transfer_orders(job: SyncJob) -> None:
     names (`options["only"]`, order numbers) or everything new since the cursor."""
     integration = job.integration
     erp = client_for(integration.erp)
+    job.plugins = Pipeline.for_integration(integration)
     only = [str(n) for n in job.options.get("only", [])]
     for shop_connection in integration.shops.filter(enabled=True):
         shop = client_for(shop_connection)
@@ -129,7 +131,18 @@ def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
 
 def transfer_order(job: SyncJob, shop: Connection, erp, order: ShopOrder) -> None:
     """Transfer one order, or record why not. Transient trouble (a 5xx, a 429, a lost response)
-    is retried here with back-off; every retry starts by searching Visma, so it never doubles."""
+    is retried here with back-off; every retry starts by searching Visma, so it never doubles.
+    The integration's plugins change what is sent, never the keys it is found by."""
+    changed, left_out_by = job.plugins.order(order) if hasattr(job, "plugins") else (order, "")
+    if changed is None:
+        services.item_record(
+            job,
+            object_type=ENTITY_ORDER,
+            key=order.order_number,
+            outcome=SyncItem.Outcome.SKIPPED,
+            message=_("Left out by the plugin %(name)s.") % {"name": left_out_by},
+        )
+        return
     for attempt in range(1, ITEM_ATTEMPTS + 1):
         link = _order_link(job, shop, order)
         if link and link.state == Link.State.DONE:
@@ -143,7 +156,7 @@ def transfer_order(job: SyncJob, shop: Connection, erp, order: ShopOrder) -> Non
             )
             return
         try:
-            invoice = _transfer(job, shop, erp, order, your_reference(shop, order), link)
+            invoice = _transfer(job, shop, erp, changed, your_reference(shop, order), link)
         except OrderRejected as exc:
             _item_failed(job, order, str(exc))
             return
@@ -262,16 +275,24 @@ def _link_done(link: Link, target_id: str) -> None:
 
 
 def _invoice_rows(integration: Integration, erp, order: ShopOrder) -> list[NewInvoiceRow]:
+    """The invoice rows, or OrderRejected naming the row that cannot be booked as it is."""
     if not order.rows:
         raise OrderRejected(_("The order has no rows."))
     shipping_number = integration.options.get("shipping_article", DEFAULT_SHIPPING_ARTICLE)
+    # Rows without an article number (a payment fee, a gift wrap) go on this article if set.
+    fee_number = integration.options.get("fee_article", "")
     rows = []
     articles: dict[str, str] = {}
     for row in order.rows:
-        number = shipping_number if row.is_shipping else row.article_number
+        if not row.vat_rate_known:
+            raise OrderRejected(
+                _("Row %(text)s: the shop gives no VAT rate, and we never guess one.")
+                % {"text": row.description}
+            )
+        number = shipping_number if row.is_shipping else (row.article_number or fee_number)
         if not number:
             raise OrderRejected(
-                _("A row (%(text)s) has no article number.") % {"text": row.description}
+                _("Row %(text)s has no article number.") % {"text": row.description}
             )
         if number not in articles:
             try:

@@ -4,22 +4,28 @@ record of each exchange, retries of safe reads, and OAuth tokens cached on the C
 The rule that shapes this module: a write whose outcome we cannot know (timeout, response lost)
 is never retried here. It surfaces as OutcomeUnknown, and the engine searches by the natural key
 before it creates again. Only GETs, which change nothing, are retried.
+
+A client whose API has a request limit declares it (`RATE_LIMIT`); every request then waits for
+its turn in the limiter all workers share (shops.clients.ratelimit), and a 429 from the remote
+side holds back every worker on that endpoint for the Retry-After it names.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
 from django.db import transaction
 from urllib3.exceptions import NewConnectionError
 
+from shops.clients import ratelimit
 from shops.clients.errors import (
     ApiError,
     AuthExpired,
@@ -37,6 +43,14 @@ logger = logging.getLogger(__name__)
 MAX_BODY_CHARS = 4096
 # Renew a cached token this long before it expires, so a request never races the expiry.
 TOKEN_MARGIN_SECONDS = 60
+# Path segments that are ids, not endpoints: UUIDs and numbers count as one endpoint "{id}".
+_ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|\d+)$")
+
+
+def endpoint_of(path: str) -> str:
+    """The endpoint a path belongs to, as rate limits count it: lower case, ids replaced."""
+    path = urlsplit(path).path.lower()
+    return "/".join("{id}" if _ID_SEGMENT.match(part) else part for part in path.split("/"))
 
 
 @dataclass
@@ -52,7 +66,21 @@ class Exchange:
     duration_ms: int = 0
     error: str = ""
 
+    def __post_init__(self) -> None:
+        # The bodies are redacted when someone reads the exchange (as_dict), not on every call:
+        # redacting a 200 KB page of orders costs more than fetching it, and almost every
+        # exchange is thrown away unread.
+        self._unredacted: tuple[Any, str] | None = None
+
+    def defer_bodies(self, request_body: Any, response_text: str) -> None:
+        self._unredacted = (request_body, response_text)
+
     def as_dict(self) -> dict[str, Any]:
+        if self._unredacted is not None:
+            request_body, response_text = self._unredacted
+            self._unredacted = None
+            self.request_body = _redacted_body(request_body)
+            self.response_body = _redacted_text(response_text)
         return asdict(self)
 
 
@@ -108,6 +136,11 @@ class ApiClient:
     RETRY_BACKOFF: ClassVar[tuple[float, ...]] = (0.5, 1.5)
     # A Retry-After longer than this is not slept through in a worker: the job is rescheduled.
     MAX_RETRY_AFTER: ClassVar[float] = 10.0
+    # The API's request limit (None: none known), shared by all workers; settings.RATE_LIMITS
+    # can override it per platform. See shops.clients.ratelimit.
+    RATE_LIMIT: ClassVar[ratelimit.Limit | None] = None
+    # How long a request may wait for its turn before RateLimited sends the job back to the queue.
+    RATE_LIMIT_MAX_WAIT: ClassVar[float] = 30.0
 
     def __init__(self, connection: Connection, *, timeout: float | None = None) -> None:
         self.connection = connection
@@ -132,6 +165,18 @@ class ApiClient:
         """(message, field) from an error response body, in the vendor's own format."""
         return response.text[:300] or response.reason, ""
 
+    def rate_limit_key(self, method: str, path: str) -> str:
+        """The counter a request counts against. By default the API host and the endpoint (a
+        tenant's own host has its own limit); Visma overrides it, since it counts per API
+        client, whichever company the token is for."""
+        host = urlsplit(self.base_url).netloc.lower()
+        return f"{self.connection.platform}|{host}|{endpoint_of(self.url(path))}"
+
+    def rate_limit_tenant(self) -> str:
+        """Who a request is for, as fairness counts it: the customer, not the connection (one
+        customer's two connections share one share)."""
+        return f"c{self.connection.customer_id}"
+
     # --- requests ------------------------------------------------------------------------------
 
     def url(self, path: str) -> str:
@@ -150,9 +195,18 @@ class ApiClient:
         attempts = self.GET_ATTEMPTS if method == "GET" else 1
         refreshed = False
         attempt = 0
+        limit = ratelimit.configured_limit(self.connection.platform, self.RATE_LIMIT)
+        limit_key = self.rate_limit_key(method, path) if limit else ""
         while True:
             attempt += 1
             headers = self.auth_headers()
+            if limit:
+                ratelimit.acquire(
+                    limit_key,
+                    self.rate_limit_tenant(),
+                    limit,
+                    max_wait=self.RATE_LIMIT_MAX_WAIT,
+                )
             try:
                 response = self.send(
                     method, self.url(path), params=params, json=json_body, headers=headers
@@ -166,6 +220,10 @@ class ApiClient:
                 self.raise_for_status(response)
                 return self._decoded(response)
             except (RemoteDown, RateLimited) as exc:
+                if limit and isinstance(exc, RateLimited) and exc.exchange:
+                    # The remote side is counting differently (or someone else uses our API
+                    # client): every worker holds back, not only this one.
+                    ratelimit.backend().block(limit_key, exc.retry_after)
                 if method != "GET" or attempt >= attempts:
                     raise
                 pause = self.RETRY_BACKOFF[min(attempt - 1, len(self.RETRY_BACKOFF) - 1)]
@@ -201,8 +259,7 @@ class ApiClient:
             raise self._transport_error(kind, message, exc, started) from exc
         exchange.status = response.status_code
         exchange.request_headers = redact(dict(response.request.headers))
-        exchange.request_body = _redacted_body(response.request.body)
-        exchange.response_body = _redacted_text(response.text)
+        exchange.defer_bodies(response.request.body, response.text)
         exchange.duration_ms = int((time.monotonic() - started) * 1000)
         return response
 

@@ -55,3 +55,21 @@ class OutcomeUnknown(ApiError):
     must search by the natural key before trying to create again."""
 
     retryable = True
+
+
+class ModuleMissing(AuthExpired):
+    """The merchant's account lacks a module the request needs (Visma answers 403 "No access to
+    module", e.g. the order module). Only the merchant can fix it, so it is handled like a lost
+    authorisation (the job stops, the connection shows a warning) with a message that says what
+    to buy or switch on."""
+
+    def __init__(self, message: str, *, module: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.module = module
+
+
+class PeriodClosed(ValidationFailed):
+    """The date falls in a locked accounting period or in no fiscal year at all: nothing can be
+    booked on it until the merchant opens the period (or creates the year)."""
+
+    needs_merchant = True

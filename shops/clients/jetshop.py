@@ -1,13 +1,23 @@
-"""Jetshop / Norce Commerce: orders, read incrementally.
+"""Jetshop / Norce Commerce: orders (read incrementally) and what goes back to the shop.
 
 Norce hands orders to an ERP in its Connect Order Service shape (`OrderRequest`: ClientOrderRef,
 CurrencyCode, Items[] with LineNo, PartNo, UnitPrice excl. VAT, UnitVat, VatRate, TypeGroup/Type,
 BillTo/ShipTo as {Company, Person{Address}}). We read them from the OData endpoint of Norce
 Commerce Query (`/commerce/query/2.0/Orders/Orders`), which adds the order's Id, OrderNo,
-StatusId, Created, Updated and ApplicationId (the Norce application = the shop's channel).
+StatusId, Created, Updated and ApplicationId (the Norce application = the shop's channel; a
+multishop client has several, listed by `channels()`).
+
+Back to the shop, through Norce Commerce Connect (`/commerce/connect/4.0/…`):
+- order status (`Order/SendOrderStatus`) with the "send e-mail" option and tracking info;
+- capture on delivery (`Order/CreateInvoice` captures the payment reservation; its InvoiceNo is
+  unique, so a retry that finds it taken knows the capture already happened);
+- products (no variant structure: one variant per product), price lists (a campaign is a price
+  list with an end date), prices and stock per warehouse/location. These imports are
+  asynchronous: Connect answers a job id at once, and `Job/Get` tells when it is done.
 
 base_url is the tenant's API host: https://<slug>.api-se.norce.tech in production,
-{SANDBOX_URL}/jetshop/<slug> in the sandbox; both serve the same paths below it.
+{SANDBOX_URL}/jetshop/<slug> in the sandbox; both serve the same paths below it. Norce publishes
+no request limit for these APIs, so the client declares none (RATE_LIMIT stays None).
 
 Credentials: client_id, client_secret, application_id, optional token_url and scope; the access
 token (client-credentials grant) is cached in them as access_token/expires_at. Norce allows only a
@@ -25,32 +35,44 @@ from typing import Any
 import requests
 
 from shops.clients.base import ApiClient
-from shops.clients.types import Address, OrderPage, ShopCustomer, ShopOrder, ShopOrderRow
+from shops.clients.errors import ValidationFailed
+from shops.clients.jetshop_mapping import (  # noqa: F401 (STATUSES, order_from_norce: public API)
+    STATUSES,
+    invoice_body,
+    onhands_body,
+    order_from_norce,
+    parse_time,
+    price_lists_body,
+    products_body,
+    sku_prices_body,
+    status_body,
+    to_channel,
+    to_job,
+    to_price,
+    to_price_list,
+    to_product,
+    to_stock,
+)
+from shops.clients.types import (
+    NewShopPrice,
+    NewShopProduct,
+    NewShopStock,
+    OrderPage,
+    ShopCapture,
+    ShopChannel,
+    ShopImportJob,
+    ShopOrder,
+    ShopPrice,
+    ShopPriceList,
+    ShopProduct,
+    ShopStock,
+)
 
 TOKEN_PATH = "/identity/1.0/connect/token"
-ORDERS_PATH = "/commerce/query/2.0/Orders/Orders"
-TWO = Decimal("0.01")
-
-# Norce's order StatusId values (Query API documentation).
-STATUSES = {
-    0: "Created",
-    1: "Allocation",
-    2: "Confirmed",
-    4: "Delivered",
-    5: "Invoiced",
-    6: "Cancelled",
-    8: "PartlyDelivered",
-}
-
-
-def _dec(value: Any) -> Decimal:
-    return Decimal(str(value if value is not None else 0))
-
-
-def _parse_time(value: str) -> datetime.datetime:
-    parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    # Norce gives UTC; a value without an offset is read as UTC rather than left naive.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+QUERY = "/commerce/query/2.0"
+CONNECT = "/commerce/connect/4.0"
+ORDERS_PATH = f"{QUERY}/Orders/Orders"
+QUERY_PAGE = 500
 
 
 def encode_cursor(updated: str, order_id: int) -> str:
@@ -65,12 +87,19 @@ def decode_cursor(cursor: str) -> tuple[str, int] | None:
     updated, sep, order_id = cursor.rpartition("|")
     if not sep or not updated or not order_id.isdigit():
         raise ValueError(f"Not a Jetshop order cursor: {cursor!r}")
-    _parse_time(updated)  # rejects anything that would not be a valid OData date literal
+    parse_time(updated)  # rejects anything that would not be a valid OData date literal
     return updated, int(order_id)
 
 
 class JetshopClient(ApiClient):
     system = "Jetshop / Norce"
+    JOB_POLL_SECONDS = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The raw orders read last: status updates and captures need fields (ClientOrderRef,
+        # the payment reservation) the ShopOrder does not carry.
+        self._raw_orders: dict[str, dict[str, Any]] = {}
 
     def auth_headers(self) -> dict[str, str]:
         return {
@@ -121,6 +150,7 @@ class JetshopClient(ApiClient):
             )
         body = self.request("GET", ORDERS_PATH, params=params)
         raw = body.get("value") or []
+        self._remember(raw)
         orders = [order_from_norce(item) for item in raw]
         next_cursor = encode_cursor(raw[-1]["Updated"], int(raw[-1]["Id"])) if raw else cursor
         return OrderPage(orders=orders, next_cursor=next_cursor)
@@ -142,7 +172,9 @@ class JetshopClient(ApiClient):
                 "$top": len(part),
             }
             body = self.request("GET", ORDERS_PATH, params=params)
-            orders.extend(order_from_norce(item) for item in body.get("value") or [])
+            raw = body.get("value") or []
+            self._remember(raw)
+            orders.extend(order_from_norce(item) for item in raw)
         return orders
 
     def iter_orders(self, cursor: str = "", page_size: int = 50) -> Iterator[OrderPage]:
@@ -155,100 +187,138 @@ class JetshopClient(ApiClient):
                 return
             cursor = page.next_cursor
 
+    def _remember(self, raw: list[dict[str, Any]]) -> None:
+        if len(self._raw_orders) > 5000:
+            self._raw_orders.clear()
+        self._raw_orders.update({str(item["Id"]): item for item in raw})
 
-# --- Norce order → ShopOrder ------------------------------------------------------------------
+    def _raw_order(self, shop_order_id: str) -> dict[str, Any]:
+        if shop_order_id not in self._raw_orders:
+            self.orders_by_id([shop_order_id])
+        try:
+            return self._raw_orders[shop_order_id]
+        except KeyError:
+            raise LookupError(f"Jetshop has no order with Id {shop_order_id}.") from None
 
+    # --- what goes back to the shop ------------------------------------------------------------
 
-def order_from_norce(data: dict[str, Any]) -> ShopOrder:
-    rows = [_row(item) for item in data.get("Items") or [] if item.get("ParentLineNo") is None]
-    total = sum(
-        (
-            (_dec(item.get("UnitPrice")) + _dec(item.get("UnitVat"))) * _quantity(item)
-            for item in data.get("Items") or []
-            if item.get("ParentLineNo") is None
-        ),
-        Decimal("0"),
-    )
-    return ShopOrder(
-        shop_order_id=str(data["Id"]),
-        order_number=str(data.get("OrderNo") or data.get("ClientOrderRef") or data["Id"]),
-        status=STATUSES.get(int(data.get("StatusId") or 0), str(data.get("StatusId"))),
-        channel=str(data.get("ApplicationId") or ""),
-        created_at=_parse_time(data["Created"]),
-        updated_at=_parse_time(data["Updated"]),
-        currency=str(data.get("CurrencyCode") or "SEK"),
-        customer=_customer(data),
-        rows=rows,
-        total_incl_vat=total.quantize(TWO),
-    )
+    def send_order_status(
+        self,
+        shop_order_id: str,
+        status: str,
+        *,
+        send_email: bool = False,
+        freight_forwarder: str = "",
+        tracking_code: str = "",
+    ) -> None:
+        """Set the order's status in the shop (Delivered, Invoiced, Cancelled, …); with
+        `send_email` the shop mails the shopper, with the parcel tracking if given. Sending the
+        same status again changes nothing, so a retry is harmless."""
+        body = status_body(
+            self._raw_order(shop_order_id),
+            status,
+            send_email=send_email,
+            freight_forwarder=freight_forwarder,
+            tracking_code=tracking_code,
+        )
+        self.request("POST", f"{CONNECT}/Order/SendOrderStatus", json_body=body)
 
+    def capture_order(
+        self, shop_order_id: str, *, invoice_no: str, invoice_date: datetime.date
+    ) -> ShopCapture:
+        """Invoice the whole order in Norce, which captures its payment reservation at the PSP
+        (on delivery). `invoice_no` is the natural key: Norce refuses a second invoice with it,
+        which tells a retry that the capture already happened."""
+        raw = self._raw_order(shop_order_id)
+        body = invoice_body(raw, invoice_no=invoice_no, invoice_date=invoice_date)
+        amount = Decimal(str(body["TotalAmount"])).quantize(Decimal("0.01"))
+        try:
+            self.request("POST", f"{CONNECT}/Order/CreateInvoice", json_body=body)
+        except ValidationFailed as exc:
+            if exc.field == "InvoiceNo" and "already" in exc.message.lower():
+                return ShopCapture(shop_order_id, invoice_no, amount, already_captured=True)
+            raise
+        return ShopCapture(shop_order_id, invoice_no, amount, already_captured=False)
 
-def _quantity(item: dict[str, Any]) -> Decimal:
-    # Quantity is an integer; Quantity2 carries non-integer quantities when there are any.
-    return _dec(item.get("Quantity2") or item.get("Quantity") or 0)
+    # --- catalogue: asynchronous Connect imports -----------------------------------------------
 
+    def _import(self, path: str, body: dict[str, Any]) -> ShopImportJob:
+        return to_job(self.request("POST", f"{CONNECT}/{path}", json_body=body))
 
-def _row(item: dict[str, Any]) -> ShopOrderRow:
-    price = _dec(item.get("UnitPrice")).quantize(TWO)
-    original = _dec(item.get("UnitPriceOriginal") or item.get("UnitPrice")).quantize(TWO)
-    unit_price, discount = price, Decimal("0")
-    if original > price > 0:
-        # Norce gives the price after discount and the original; we want original + percent,
-        # but only when that percent gives back the exact price (else money would drift).
-        percent = ((original - price) / original * 100).quantize(TWO)
-        if (original * (1 - percent / 100)).quantize(TWO) == price:
-            unit_price, discount = original, percent
-    return ShopOrderRow(
-        article_number=str(item.get("ErpPartNo") or item.get("PartNo") or ""),
-        description=str(item.get("Description") or item.get("PartNo") or ""),
-        quantity=_quantity(item),
-        unit_price=unit_price,
-        discount_percent=discount,
-        vat_rate=_dec(item.get("VatRate")),
-        is_shipping=item.get("Type") == "Freight",
-    )
+    def import_products(self, products: list[NewShopProduct]) -> ShopImportJob:
+        """Create or update products by PartNo. Queued: see `wait_for_job`."""
+        return self._import("Product/ImportProducts", products_body(products))
 
+    def import_price_list(
+        self,
+        code: str,
+        name: str,
+        *,
+        currency: str = "SEK",
+        valid_from: datetime.date | None = None,
+        valid_to: datetime.date | None = None,
+    ) -> ShopImportJob:
+        """Create or update a price list by code; give it an end date to make it a campaign."""
+        body = price_lists_body(code, name, currency, valid_from, valid_to)
+        return self._import("Product/ImportPriceLists", body)
 
-def _address(party: dict[str, Any] | None, name: str) -> Address | None:
-    person = (party or {}).get("Person") or {}
-    address = person.get("Address")
-    if not address:
-        return None
-    return Address(
-        name=name,
-        line1=str(address.get("Line1") or ""),
-        line2=str(address.get("Line2") or address.get("CareOf") or ""),
-        postal_code=str(address.get("ZipCode") or ""),
-        city=str(address.get("City") or ""),
-        country_code=str(address.get("Country") or "SE").upper(),
-    )
+    def import_prices(self, prices: list[NewShopPrice]) -> ShopImportJob:
+        """Set prices (excl. VAT) by PartNo and price list code."""
+        return self._import("Product/ImportSkuPriceLists", sku_prices_body(prices))
 
+    def import_stock(self, levels: list[NewShopStock]) -> ShopImportJob:
+        """Set on-hand quantities by PartNo, warehouse and location."""
+        return self._import("Product/ImportOnhands", onhands_body(levels))
 
-def _party_name(party: dict[str, Any] | None) -> str:
-    party = party or {}
-    company = party.get("Company") or {}
-    person = party.get("Person") or {}
-    person_name = " ".join(filter(None, [person.get("FirstName"), person.get("LastName")]))
-    return str(company.get("Name") or person_name)
+    def job(self, job_id: str) -> ShopImportJob:
+        return to_job(self.request("GET", f"{CONNECT}/Job/Get", params={"id": job_id}))
 
+    def wait_for_job(self, job_id: str, *, timeout: float = 60.0) -> ShopImportJob:
+        """Poll the job until it is finished or `timeout` has passed; the last state either way
+        (an unfinished job is for the caller to look at again later, not an error)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job.finished or time.monotonic() + self.JOB_POLL_SECONDS > deadline:
+                return job
+            time.sleep(self.JOB_POLL_SECONDS)
 
-def _customer(data: dict[str, Any]) -> ShopCustomer:
-    bill_to = data.get("BillTo") or {}
-    ship_to = data.get("ShipTo") or bill_to
-    company = bill_to.get("Company") or {}
-    person = bill_to.get("Person") or {}
-    is_company = bool(company.get("Name"))
-    name = _party_name(bill_to)
-    return ShopCustomer(
-        shop_customer_id=str(company.get("Code") or person.get("CustomerCode") or ""),
-        is_company=is_company,
-        name=name,
-        email=str(person.get("Email") or ""),
-        phone=str(
-            person.get("CellPhone") or person.get("PrivatePhone") or person.get("WorkPhone") or ""
-        ),
-        organisation_number=str(company.get("OrganizationNo") or "") if is_company else "",
-        vat_number=str(company.get("VatNo") or "") if is_company else "",
-        billing=_address(bill_to, name),
-        shipping=_address(ship_to, _party_name(ship_to)),
-    )
+    # --- catalogue: reads (Norce Commerce Query, OData) ----------------------------------------
+
+    def _query_all(self, path: str, odata_filter: str = "") -> Iterator[dict[str, Any]]:
+        skip = 0
+        while True:
+            params: dict[str, Any] = {"$top": QUERY_PAGE, "$skip": skip}
+            if odata_filter:
+                params["$filter"] = odata_filter
+            rows = self.request("GET", f"{QUERY}/{path}", params=params).get("value") or []
+            yield from rows
+            if len(rows) < QUERY_PAGE:
+                return
+            skip += QUERY_PAGE
+
+    @staticmethod
+    def _part_nos(part_nos: list[str] | None) -> str:
+        quoted = (p.replace("'", "''") for p in part_nos or [])
+        return " or ".join(f"PartNo eq '{p}'" for p in quoted)
+
+    def products(self, part_nos: list[str] | None = None) -> list[ShopProduct]:
+        rows = self._query_all("Products/ProductSkus", self._part_nos(part_nos))
+        return [to_product(r) for r in rows]
+
+    def price_lists(self) -> list[ShopPriceList]:
+        return [to_price_list(r) for r in self._query_all("Application/ClientPriceLists")]
+
+    def prices(self, part_nos: list[str] | None = None) -> list[ShopPrice]:
+        rows = self._query_all("Products/ProductSkuPriceLists", self._part_nos(part_nos))
+        return [to_price(r) for r in rows]
+
+    def stock(self, part_nos: list[str] | None = None) -> list[ShopStock]:
+        """On hand, reserved and incoming per warehouse/location; `ShopStock.available` is what
+        can still be sold."""
+        rows = self._query_all("Products/ProductSkuOnhands", self._part_nos(part_nos))
+        return [to_stock(r) for r in rows]
+
+    def channels(self) -> list[ShopChannel]:
+        """The client's applications: each a channel, whose id orders carry as `channel`."""
+        return [to_channel(r) for r in self._query_all("Core/Applications")]

@@ -12,6 +12,14 @@ from shops.models import Connection
 CLIENTS: dict[str, str] = {
     Connection.Platform.VISMA: "shops.clients.visma.VismaClient",
     Connection.Platform.JETSHOP: "shops.clients.jetshop.JetshopClient",
+    Connection.Platform.KLARNA: "shops.clients.klarna.KlarnaClient",
+    Connection.Platform.STRIPE: "shops.clients.stripe.StripeClient",
+    Connection.Platform.PAYPAL: "shops.clients.paypal.PaypalClient",
+    Connection.Platform.NETS: "shops.clients.nets.NetsClient",
+    Connection.Platform.SVEA: "shops.clients.svea.SveaClient",
+    Connection.Platform.WOOCOMMERCE: "shops.clients.woocommerce.WooCommerceClient",
+    Connection.Platform.SHOPIFY: "shops.clients.shopify.ShopifyClient",
+    Connection.Platform.SHOPIFY_PAYMENTS: "shops.clients.shopify_payments.ShopifyPaymentsClient",
 }
 
 

@@ -39,6 +39,9 @@ class ShopOrderRow:
     discount_percent: Decimal  # 0–100
     vat_rate: Decimal  # 25, 12, 6 or 0 — always from the shop, never guessed
     is_shipping: bool = False
+    # False when the shop's data does not say which rate applies (vat_rate is then 0 and
+    # meaningless): the engine must reject the order rather than book it at a guessed rate.
+    vat_rate_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,15 @@ class ErpArticle:
     id: str
     number: str
     name: str
-    unit_price: Decimal
+    unit_price: Decimal  # excluding VAT
     is_active: bool
+    # From the article's account coding; None when the ERP did not say (never guess a rate).
+    vat_rate: Decimal | None = None
+    coding_id: str = ""
+    unit_id: str = ""
+    stock_balance: Decimal | None = None  # on hand
+    stock_available: Decimal | None = None  # on hand minus reserved
+    changed_at: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,8 @@ class NewInvoiceRow:
     quantity: Decimal
     unit_price: Decimal  # excluding VAT
     discount_percent: Decimal
+    # Only used where the ERP wants totals up front (Visma orders); None: not known here.
+    vat_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -128,3 +140,330 @@ class NewInvoiceDraft:
     delivery_address: Address | None
     invoice_date: datetime.date
     rows: list[NewInvoiceRow]
+
+
+# --- shop catalogue: variants, stock, prices --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShopStockLevel:
+    location_id: str
+    location_name: str
+    available: int  # what can be sold now
+    on_hand: int  # physically there, incl. reserved/committed
+
+
+@dataclass(frozen=True)
+class ShopVariant:
+    variant_id: str
+    product_id: str
+    sku: str
+    title: str  # product title, plus the variant title when there are several
+    price: Decimal  # as the shop shows it: incl. VAT when the shop's prices include tax
+    compare_at_price: Decimal | None  # the "was" price; None when there is none
+    inventory_item_id: str
+    stock: list[ShopStockLevel] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ShopStockChange:
+    """Set the available quantity, but only if it still is `expected` (compare-and-set):
+    a sale between our read and our write must not be overwritten."""
+
+    inventory_item_id: str
+    location_id: str
+    quantity: int
+    expected: int | None  # None: set regardless (only when we are the source of truth)
+
+
+@dataclass(frozen=True)
+class ShopPriceChange:
+    product_id: str
+    variant_id: str
+    price: Decimal  # as the shop shows prices (see ShopVariant.price)
+    compare_at_price: Decimal | None = None  # None clears the "was" price
+
+
+# --- payment gateways: payouts and the transactions they settle -------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayPayout:
+    payout_id: str
+    status: str  # the gateway's word: paid, in_transit, scheduled, failed, …
+    date: datetime.date  # when the money reaches (or reached) the bank account
+    currency: str
+    amount: Decimal  # net paid out to the bank
+    gross: Decimal  # sum of what the transactions moved, before fees
+    fees: Decimal  # sum of fees, positive: a cost to the merchant
+    provider: str = ""  # the Connection platform (klarna, stripe, …) when the client sets it
+    # The payout as the gateway sent it (minor units and all), for the ledger's source row.
+    raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class GatewayTransaction:
+    transaction_id: str
+    payout_id: str  # "" while not yet in a payout
+    kind: str  # charge, refund, adjustment, dispute, payout, reserve, … as the gateway says
+    amount: Decimal  # signed: money in is positive, refunds and chargebacks negative
+    fee: Decimal  # positive: a cost to the merchant
+    net: Decimal  # amount - fee
+    currency: str
+    order_reference: str  # the shop's order id as the gateway knows it; "" when none
+    source_id: str
+    source_type: str
+    processed_at: datetime.datetime
+    provider: str = ""  # the Connection platform (klarna, stripe, …) when the client sets it
+    # The row as the gateway sent it, for PayoutLine.raw ("exactly as the gateway gave it").
+    raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+# --- ERP (Visma eEkonomi): catalogue, bookkeeping, orders, payments ---------------------------
+
+
+@dataclass(frozen=True)
+class NewErpArticle:
+    number: str  # the article number / SKU: the natural key, never cut
+    name: str
+    unit_price: Decimal  # excluding VAT
+    coding_id: str  # the account coding, which carries the VAT rate
+    unit_id: str
+    is_active: bool = True
+    name_english: str = ""
+    purchase_price: Decimal | None = None
+    stock_balance: Decimal | None = None  # None leaves the stock as it is
+
+
+@dataclass(frozen=True)
+class ErpAccountCoding:
+    id: str
+    name: str
+    vat_rate: Decimal  # percent, e.g. 25
+    sales_account: int | None  # domestic sales subject to VAT
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class ErpUnit:
+    id: str
+    name: str
+    code: str
+    abbreviation: str
+
+
+@dataclass(frozen=True)
+class ErpTermsOfPayment:
+    id: str
+    name: str
+    days: int
+    available_for_sales: bool
+
+
+@dataclass(frozen=True)
+class ErpVatCode:
+    id: str
+    code: str
+    description: str
+    vat_rate: Decimal  # percent
+
+
+@dataclass(frozen=True)
+class ErpFiscalYear:
+    id: str
+    start: datetime.date
+    end: datetime.date
+    is_locked: bool
+
+
+@dataclass(frozen=True)
+class ErpAccount:
+    number: int
+    name: str
+    fiscal_year_id: str
+    is_active: bool
+    vat_code_id: str = ""
+
+
+@dataclass(frozen=True)
+class ErpBankAccount:
+    id: str
+    name: str
+    ledger_account_number: int
+    kind: int  # Visma's BankAccountType: 1 cheque, 2 cash, 3 savings, 4 currency, …
+    is_active: bool
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class NewErpOrder:
+    customer_id: str
+    your_reference: str  # shop + order number: the natural key
+    customer_is_private_person: bool
+    invoice_address: Address
+    delivery_address: Address | None
+    order_date: datetime.date
+    currency: str
+    rows: list[NewInvoiceRow]
+
+
+@dataclass(frozen=True)
+class ErpOrder:
+    id: str
+    number: str
+    your_reference: str
+    customer_id: str
+    status: str  # Draft, Ongoing, Shipped, Invoiced
+    amount: Decimal  # excluding VAT
+    vat_amount: Decimal
+    shipped_at: datetime.datetime | None = None
+    modified_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ErpInvoicePayment:
+    invoice_id: str
+    amount: Decimal
+    payment_date: datetime.date
+    currency: str
+    reference: str
+    bank_account_id: str
+
+
+@dataclass(frozen=True)
+class NewVoucherRow:
+    account_number: int
+    debit: Decimal = Decimal("0.00")
+    credit: Decimal = Decimal("0.00")
+    text: str = ""
+    vat_code_id: str = ""
+
+
+@dataclass(frozen=True)
+class NewVoucher:
+    date: datetime.date
+    text: str  # starts with the payout reference: how a retry finds it
+    rows: list[NewVoucherRow]
+
+
+@dataclass(frozen=True)
+class ErpVoucher:
+    id: str
+    number: str  # number and series, e.g. "A12"
+    date: datetime.date
+    text: str
+    total_debit: Decimal
+
+
+@dataclass(frozen=True)
+class ErpWebhook:
+    id: str
+    endpoint: str
+    description: str
+    active: bool
+    subscriptions: list[int] = field(default_factory=list)  # Visma's SubscriptionType numbers
+
+
+# --- shop (Jetshop / Norce): catalogue imports, prices, stock, channels, capture --------------
+
+
+@dataclass(frozen=True)
+class NewShopProduct:
+    part_no: str  # the article number / SKU: the natural key (no variant structure)
+    name: str
+    vat_rate: Decimal  # percent
+    active: bool = True
+    description: str = ""
+    manufacturer_code: str = ""
+    category_code: str = ""
+
+
+@dataclass(frozen=True)
+class ShopProduct:
+    part_no: str
+    product_id: str
+    name: str
+    vat_rate: Decimal | None
+    active: bool
+    updated_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShopImportJob:
+    """An asynchronous import the shop accepted: poll until `finished`."""
+
+    job_id: str
+    status: str  # Queued, Initialized, Validating, Succeeded, Failed, ValidationFailed
+    finished: bool
+    succeeded: bool
+    total_items: int = 0
+    failed_items: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ShopPriceList:
+    id: str
+    code: str
+    name: str
+    currency: str
+    is_campaign: bool  # a limited-time price list (Visma's "campaign price")
+    valid_from: datetime.date | None = None
+    valid_to: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class NewShopPrice:
+    part_no: str
+    price_list_code: str
+    price: Decimal  # excluding VAT, what the shopper pays in this price list
+    catalog_price: Decimal | None = None  # the ordinary price shown as "was"; None: none
+
+
+@dataclass(frozen=True)
+class ShopPrice:
+    part_no: str
+    price_list_code: str
+    price: Decimal  # excluding VAT
+    catalog_price: Decimal | None
+
+
+@dataclass(frozen=True)
+class NewShopStock:
+    part_no: str
+    warehouse_code: str
+    location_code: str
+    on_hand: Decimal
+
+
+@dataclass(frozen=True)
+class ShopStock:
+    part_no: str
+    warehouse_code: str
+    location_code: str
+    on_hand: Decimal
+    reserved: Decimal  # held by orders not yet delivered
+    incoming: Decimal = Decimal("0")
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class ShopChannel:
+    """A shop's sales channel (Norce: an application); orders carry its id as `channel`."""
+
+    id: str
+    name: str
+    currency: str
+    culture: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class ShopCapture:
+    order_id: str
+    invoice_no: str  # the natural key: the shop refuses a second invoice with it
+    amount: Decimal  # including VAT
+    already_captured: bool  # an earlier attempt got through; nothing was captured now

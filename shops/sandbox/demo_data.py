@@ -1,5 +1,11 @@
-"""Deterministic demo data: two merchants, each with a Jetshop/Norce shop and a Visma company
-that carries the same article numbers.
+"""Deterministic demo data: the demo merchants' Visma companies (and their OAuth clients), and the
+credentials of the two Jetshop/Norce shops, whose orders and catalogue are in demo_jetshop.
+
+- norrsken, fjallbok: a Jetshop shop and a Visma company carrying the same article numbers
+  (fjallbok's company lacks the order module, to show that error).
+- fjallmode (Fjällmode AB: clothing 25 %, books 6 %) and kaffebonan (Kaffebönan AB: coffee 6 %,
+  accessories 25 %): Visma companies only; their shops and gateways are other systems. Articles
+  another system's demo sells can be added with POST /_sandbox/visma/articles.
 
 Tenants are told apart the way the real systems do it:
 - Jetshop / Norce: by the tenant's API host, which in the sandbox is a path segment:
@@ -7,12 +13,13 @@ Tenants are told apart the way the real systems do it:
 - Visma: by the OAuth client / token: each demo client belongs to one company;
   base_url `{SANDBOX_URL}/visma` for all of them (real: https://eaccountingapi.vismaonline.com).
 
-`seed_demo` should use `demo_connection(system, tenant, sandbox_url)` for each tenant in
-DEMO_TENANTS; it returns the base URL and the credentials to store on the Connection.
+`seed_demo` uses `demo_connection_any(system, tenant, sandbox_url)`; it returns the base URL and
+the credentials to store on the Connection.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -32,10 +39,26 @@ def stable_id(*parts: object) -> str:
 
 NORRSKEN = "norrsken"  # Norrsken Hem & Kök AB: kitchenware 25 %, food 6 %, catering 12 %, books 6 %
 FJALLBOK = "fjallbok"  # Fjällbokhandeln i Åre AB: books 6 %, outdoor gear 25 %
-DEMO_TENANTS = (NORRSKEN, FJALLBOK)
+FJALLMODE = "fjallmode"  # Fjällmode AB: clothing 25 %, books 6 %
+KAFFEBONAN = "kaffebonan"  # Kaffebönan AB: coffee 6 %, accessories 25 %
+JETSHOP_TENANTS = (NORRSKEN, FJALLBOK)
+VISMA_TENANTS = (NORRSKEN, FJALLBOK, FJALLMODE, KAFFEBONAN)
+DEMO_TENANTS = JETSHOP_TENANTS  # the tenants with both a shop and a Visma company here
 
-COMPANY_NAMES = {NORRSKEN: "Norrsken Hem & Kök AB", FJALLBOK: "Fjällbokhandeln i Åre AB"}
+COMPANY_NAMES = {
+    NORRSKEN: "Norrsken Hem & Kök AB",
+    FJALLBOK: "Fjällbokhandeln i Åre AB",
+    FJALLMODE: "Fjällmode AB",
+    KAFFEBONAN: "Kaffebönan AB",
+}
 JETSHOP_APPLICATION_IDS = {NORRSKEN: 1001, FJALLBOK: 2001}
+# Visma modules beyond the basics; a company without "order_standard" cannot use /v2/orders.
+VISMA_MODULES = {
+    NORRSKEN: ["order_standard"],
+    FJALLBOK: [],
+    FJALLMODE: ["order_standard"],
+    KAFFEBONAN: ["order_standard"],
+}
 
 
 def initial_refresh_token(client_id: str, company: str) -> str:
@@ -52,7 +75,7 @@ DEMO_CREDENTIALS: dict[str, dict[str, dict[str, Any]]] = {
             "access_token": "",
             "expires_at": 0,
         }
-        for tenant in DEMO_TENANTS
+        for tenant in VISMA_TENANTS
     },
     "jetshop": {
         tenant: {
@@ -61,7 +84,7 @@ DEMO_CREDENTIALS: dict[str, dict[str, dict[str, Any]]] = {
             "application_id": JETSHOP_APPLICATION_IDS[tenant],
             "scope": "prod",
         }
-        for tenant in DEMO_TENANTS
+        for tenant in JETSHOP_TENANTS
     },
 }
 
@@ -125,10 +148,103 @@ ARTICLES: dict[str, list[tuple[str, str, int, str]]] = {
         ("UTR-6001", "Pannlampa 400 lm", 25, "359.20"),
         (SHIPPING_ARTICLE, "Frakt", 25, "39.20"),
     ],
+    FJALLMODE: [
+        ("FM-JACKA-01", "Fjälljacka dam", 25, "1999.20"),
+        ("FM-JACKA-02", "Fjälljacka herr", 25, "1999.20"),
+        ("FM-TROJA-01", "Ulltröja merino", 25, "799.20"),
+        ("FM-BYXA-01", "Vandringsbyxa", 25, "719.20"),
+        ("FM-MOSSA-01", "Mössa ull", 25, "239.20"),
+        ("FM-SOCKA-01", "Ullsockor 2-pack", 25, "159.20"),
+        ("FM-BOK-01", "Bok: Klä dig för fjället", 6, "235.85"),
+        ("FM-BOK-02", "Bok: Lager på lager", 6, "188.68"),
+        (SHIPPING_ARTICLE, "Frakt", 25, "39.20"),
+    ],
+    KAFFEBONAN: [
+        ("KB-BRYGG-500", "Bryggkaffe mellanrost 500 g", 6, "84.91"),
+        ("KB-ESPR-1000", "Espressobönor 1 kg", 6, "216.98"),
+        ("KB-KOFF-250", "Koffeinfritt 250 g", 6, "70.75"),
+        ("KB-TE-100", "Rooibos 100 g", 6, "56.60"),
+        ("KB-KVARN-01", "Kaffekvarn manuell", 25, "519.20"),
+        ("KB-PRESS-08", "Presskanna 0,8 l", 25, "319.20"),
+        ("KB-MUGG-01", "Keramikmugg", 25, "127.20"),
+        (SHIPPING_ARTICLE, "Frakt", 25, "39.20"),
+    ],
 }
 
 
-def visma_company(tenant: str) -> dict[str, list[dict[str, Any]]]:
+UNITS = [("Styck", "st", "pcs"), ("Timme", "h", "hour"), ("Kilogram", "kg", "kg")]
+# Code, description, rate (a fraction, as Visma gives it).
+VAT_CODES = [
+    ("10", "Utgående moms 25 %", "0.25"),
+    ("11", "Utgående moms 12 %", "0.12"),
+    ("12", "Utgående moms 6 %", "0.06"),
+    ("48", "Ingående moms", "0.25"),
+]
+# BAS 2026 accounts the product books on (DESIGN.md §4), in every fiscal year.
+ACCOUNTS = [
+    (1510, "Kundfordringar"),
+    (1580, "Fordringar för kontokort och kuponger"),
+    (1686, "Kortfordringar hos betalningsleverantörer"),
+    (1930, "Företagskonto"),
+    (2611, "Utgående moms på försäljning inom Sverige, 25 %"),
+    (2614, "Utgående moms omvänd skattskyldighet, 25 %"),
+    (2621, "Utgående moms på försäljning inom Sverige, 12 %"),
+    (2631, "Utgående moms på försäljning inom Sverige, 6 %"),
+    (2645, "Beräknad ingående moms på förvärv från utlandet"),
+    (2670, "Utgående moms på försäljning inom EU, OSS"),
+    (3001, "Försäljning inom Sverige, 25 % moms"),
+    (3002, "Försäljning inom Sverige, 12 % moms"),
+    (3003, "Försäljning inom Sverige, 6 % moms"),
+    (3105, "Försäljning varor till land utanför EU"),
+    (3106, "Försäljning varor till annat EU-land, momspliktig"),
+    (3108, "Försäljning varor till annat EU-land, momsfri"),
+    (3740, "Öres- och kronutjämning"),
+    (3960, "Valutakursvinster på fordringar och skulder av rörelsekaraktär"),
+    (6040, "Kontokortsavgifter"),
+    (6570, "Bankkostnader"),
+    (7960, "Valutakursförluster på fordringar och skulder av rörelsekaraktär"),
+]
+# 2025 is closed and locked; 2026 and 2027 are open.
+FISCAL_YEARS = [(2025, True), (2026, False), (2027, False)]
+ACCOUNTING_LOCKED_TO = "2025-12-31"
+
+
+def visma_article(
+    tenant: str,
+    number: str,
+    name: str,
+    rate: int | Decimal,
+    net_price: str | Decimal,
+    *,
+    stock: Decimal = Decimal("25.00"),
+    changed: str = "2026-01-01T00:00:00Z",
+) -> dict[str, Any]:
+    """An ArticleApi object as Visma stores it, coded for domestic sales at `rate` percent."""
+    net = Decimal(str(net_price))
+    rate = Decimal(str(rate)).normalize()
+    coding = next(c for c in VAT_CODINGS if c["VatRatePercent"] == rate)
+    return {
+        "Id": stable_id("visma", tenant, "article", number),
+        "IsActive": True,
+        "Number": number,
+        "Name": name,
+        "NetPrice": net,
+        "GrossPrice": (net * (100 + rate) / 100).quantize(TWO, ROUND_HALF_UP),
+        "CodingId": stable_id("visma", tenant, "coding", coding["VatRatePercent"]),
+        "CodingName": coding["Name"],
+        "UnitId": stable_id("visma", tenant, "unit", "st"),
+        "UnitName": "Styck",
+        "UnitAbbreviation": "st",
+        "StockBalance": stock,
+        "StockBalanceReserved": Decimal("0.00"),
+        "StockBalanceAvailable": stock,
+        "ChangedUtc": changed,
+        "SendToWebshop": False,
+    }
+
+
+def visma_company(tenant: str) -> dict[str, Any]:
+    """Every collection of the tenant's demo company, and its settings."""
     codings = [
         {
             "Id": stable_id("visma", tenant, "coding", c["VatRatePercent"]),
@@ -143,29 +259,7 @@ def visma_company(tenant: str) -> dict[str, list[dict[str, Any]]]:
         }
         for c in VAT_CODINGS
     ]
-    coding_by_rate = {int(c["VatRatePercent"]): c for c in codings}
-    unit_id = stable_id("visma", tenant, "unit", "st")
-    articles = []
-    for number, name, rate, price in ARTICLES[tenant]:
-        net = Decimal(price)
-        articles.append(
-            {
-                "Id": stable_id("visma", tenant, "article", number),
-                "IsActive": True,
-                "Number": number,
-                "Name": name,
-                "NetPrice": net,
-                "GrossPrice": (net * (100 + rate) / 100).quantize(TWO, ROUND_HALF_UP),
-                "CodingId": coding_by_rate[rate]["Id"],
-                "CodingName": coding_by_rate[rate]["Name"],
-                "UnitId": unit_id,
-                "UnitName": "Styck",
-                "UnitAbbreviation": "st",
-                "StockBalance": Decimal("25.00"),
-                "ChangedUtc": "2026-01-01T00:00:00Z",
-                "SendToWebshop": False,
-            }
-        )
+    articles = [visma_article(tenant, *row) for row in ARTICLES[tenant]]
     terms = [
         {
             "Id": stable_id("visma", tenant, "terms", name),
@@ -179,241 +273,77 @@ def visma_company(tenant: str) -> dict[str, list[dict[str, Any]]]:
         }
         for name, english, days in TERMS_OF_PAYMENT
     ]
-    return {"articleaccountcodings": codings, "articles": articles, "termsofpayments": terms}
-
-
-# --- Jetshop / Norce orders --------------------------------------------------------------------
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(TWO, ROUND_HALF_UP)
-
-
-def norce_item(
-    line_no: int,
-    part_no: str,
-    description: str,
-    quantity: int,
-    price_before_discount: str,
-    vat_rate: int,
-    *,
-    discount_percent: int = 0,
-    freight: bool = False,
-) -> dict[str, Any]:
-    """One OrderItem as Norce sends it: UnitPrice after discount, excl. VAT; UnitVat per item."""
-    original = Decimal(price_before_discount)
-    price = _money(original * (100 - discount_percent) / 100)
-    return {
-        "LineNo": line_no,
-        "PartNo": part_no,
-        "ErpPartNo": part_no,
-        "Description": description,
-        "Quantity": quantity,
-        "Quantity2": Decimal(quantity),
-        "UnitPrice": price,
-        "UnitPriceOriginal": original,
-        "UnitVat": _money(price * vat_rate / 100),
-        "UnitPriceOriginalVat": _money(original * vat_rate / 100),
-        "VatRate": Decimal(vat_rate),
-        "Discount": _money((original - price) * quantity),
-        "Type": "Freight" if freight else "ErpStandard",
-        "TypeGroup": "Fee" if freight else "Physical",
-        "UnitOfMeasure": "st",
-    }
-
-
-def freight(line_no: int) -> dict[str, Any]:
-    return norce_item(line_no, SHIPPING_ARTICLE, "Frakt PostNord", 1, "39.20", 25, freight=True)
-
-
-def _ascii(name: str) -> str:
-    return name.lower().translate(str.maketrans("åäöé", "aaoe"))
-
-
-def person(
-    first: str,
-    last: str,
-    line1: str,
-    zip_code: str,
-    city: str,
-    *,
-    code: str = "",
-    email: str = "",
-    phone: str = "",
-) -> dict[str, Any]:
-    return {
-        "CustomerCode": code,
-        "FirstName": first,
-        "LastName": last,
-        "Email": email or f"{_ascii(first)}.{_ascii(last)}@example.se",
-        "CellPhone": phone or "070-123 45 67",
-        "Address": {
-            "Line1": line1,
-            "Line2": "",
-            "ZipCode": zip_code,
-            "City": city,
-            "Country": "SE",
-        },
-    }
-
-
-def norce_order(
-    tenant: str,
-    order_id: int,
-    order_no: str,
-    created: str,
-    updated: str,
-    status_id: int,
-    bill_to: dict[str, Any],
-    items: list[dict[str, Any]],
-    ship_to: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "Id": order_id,
-        "OrderNo": order_no,
-        "ClientOrderRef": str(700000 + order_id),
-        "ApplicationId": JETSHOP_APPLICATION_IDS[tenant],
-        "SalesAreaId": 1,  # Sweden
-        "StatusId": status_id,
-        "Created": created,
-        "Updated": updated,
-        "CurrencyCode": "SEK",
-        "OrderType": 1,
-        "Source": "WEB",
-        "BillTo": bill_to,
-        "ShipTo": ship_to or bill_to,
-        "Items": items,
-        "Payments": [{"PaymentMethodCode": "KlarnaCheckout", "PaymentRef": f"klarna-{order_id}"}],
-    }
-
-
-def private_buyer(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    return {"Company": None, "Person": person(*args, **kwargs)}
-
-
-BERGSTROM = {
-    "Company": {
-        "Code": "F-2001",
-        "Name": "Bergström Konsult AB",
-        "OrganizationNo": "556804-3219",
-        "VatNo": "SE556804321901",
-    },
-    "Person": person(
-        "Karin",
-        "Bergström",
-        "Storgatan 22",
-        "852 30",
-        "Sundsvall",
-        code="F-2001",
-        email="karin@bergstromkonsult.se",
-    ),
-}
-
-
-# Sold in the shop but not (yet) an article in Visma: its order fails with a clear message, so
-# the demo shows support staff what a failed item looks like.
-SHOP_ONLY_ARTICLES = {"KOK-1004": ("Brödkniv 22 cm", 25, "319.20")}
-
-CREATED, CONFIRMED, DELIVERED, CANCELLED = 0, 2, 4, 6
-FREIGHT = "FRAKT"
-Rows = list[str | tuple[str, int] | tuple[str, int, int]]  # number, quantity, discount percent
-
-
-def _items(tenant: str, rows: Rows) -> list[dict[str, Any]]:
-    catalogue = {number: (name, rate, price) for number, name, rate, price in ARTICLES[tenant]}
-    catalogue.update(SHOP_ONLY_ARTICLES)
-    items = []
-    for line, row in enumerate(rows, start=1):
-        if row == FREIGHT:
-            items.append(freight(line))
-            continue
-        number, quantity, discount = (*row, 0)[:3] if isinstance(row, tuple) else (row, 1, 0)
-        name, rate, price = catalogue[number]
-        items.append(
-            norce_item(line, number, name, quantity, price, rate, discount_percent=discount)
-        )
-    return items
-
-
-def _buyer(first: str, last: str, line1: str, zip_code: str, city: str, code: str = "") -> dict:
-    return private_buyer(first, last, line1, zip_code, city, code=code)
-
-
-ANNA = _buyer("Anna", "Lindqvist", "Storgatan 12", "411 38", "Göteborg", "C-1001")
-EVA_IN_LUND = _buyer("Eva", "Nilsson", "Klostergatan 5", "222 22", "Lund")
-
-# Id, OrderNo, Created, Updated, StatusId, BillTo, rows, ShipTo (None = same as BillTo).
-# fmt: off
-ORDERS: dict[str, list[tuple[Any, ...]]] = {
-    NORRSKEN: [
-        (1001, "100101", "2026-11-02T08:14:00Z", "2026-11-02T08:20:00Z", CONFIRMED, ANNA,
-         ["KOK-1001", ("MAT-2001", 2), FREIGHT], None),
-        (1002, "100102", "2026-11-03T10:02:00Z", "2026-11-03T10:05:00Z", CONFIRMED,
-         _buyer("Erik", "Johansson", "Drottninggatan 45", "111 21", "Stockholm", "C-1002"),
-         ["KOK-1002", "BOK-3001", FREIGHT], None),
-        (1003, "100103", "2026-11-04T13:40:00Z", "2026-11-04T13:45:00Z", CONFIRMED, BERGSTROM,
-         [("CAT-4001", 2), ("MAT-2001", 5), FREIGHT], None),
-        # A campaign: 10 % off the lingonberry jam.
-        (1004, "100104", "2026-11-05T19:11:00Z", "2026-11-05T19:15:00Z", CONFIRMED,
-         _buyer("Maria", "Karlsson", "Kungsgatan 3", "753 21", "Uppsala", "C-1004"),
-         [("MAT-2002", 3, 10), ("MAT-2003", 2), FREIGHT], None),
-        # A gift, delivered to someone else.
-        (1005, "100105", "2026-11-06T07:55:00Z", "2026-11-06T08:00:00Z", CONFIRMED,
-         _buyer("Lars", "Nilsson", "Västra Hamngatan 8", "211 22", "Malmö", "C-1005"),
-         ["KOK-1003", FREIGHT], EVA_IN_LUND),
-        # Free shipping over 500 kr: no freight row.
-        (1006, "100106", "2026-11-08T11:30:00Z", "2026-11-08T11:31:00Z", CONFIRMED,
-         _buyer("Sofia", "Andersson", "Rådhusesplanaden 14", "903 28", "Umeå", "C-1006"),
-         [("BOK-3001", 2)], None),
-        (1007, "100107", "2026-11-09T16:20:00Z", "2026-11-10T09:00:00Z", CANCELLED,
-         _buyer("Johan", "Persson", "Ågatan 19", "582 22", "Linköping", "C-1007"),
-         ["KOK-1001", FREIGHT], None),
-        # A guest (no customer code), not yet confirmed.
-        (1008, "100108", "2026-11-12T21:05:00Z", "2026-11-12T21:05:00Z", CREATED,
-         _buyer("Emma", "Svensson", "Drottninggatan 30", "702 22", "Örebro"),
-         [("MAT-2001", 4), "MAT-2003", FREIGHT], None),
-        # 1009 and 1010 were updated in the same second: the cursor breaks the tie by Id.
-        (1009, "100109", "2026-11-13T09:12:00Z", "2026-11-14T12:00:00Z", DELIVERED,
-         _buyer("Oskar", "Gustafsson", "Stora Gatan 40", "722 12", "Västerås", "C-1009"),
-         ["KOK-1002", "KOK-1003", FREIGHT], None),
-        (1010, "100110", "2026-11-14T11:48:00Z", "2026-11-14T12:00:00Z", CONFIRMED,
-         _buyer("Ingrid", "Olsson", "Östra Storgatan 7", "553 21", "Jönköping", "C-1010"),
-         ["CAT-4001", ("MAT-2002", 2), FREIGHT], None),
-        # Has an article Visma does not know: this one cannot be transferred as it is.
-        (1011, "100111", "2026-11-16T10:02:00Z", "2026-11-16T10:03:00Z", CONFIRMED,
-         _buyer("Henrik", "Lund", "Hamngatan 2", "371 33", "Karlskrona", "C-1011"),
-         ["KOK-1004", FREIGHT], None),
-    ],
-    FJALLBOK: [
-        (2001, "5001", "2026-11-05T09:00:00Z", "2026-11-05T09:02:00Z", CONFIRMED,
-         _buyer("Nils", "Lundgren", "Prästgatan 9", "831 31", "Östersund", "A-1"),
-         ["BOK-5001", "KAR-5101", FREIGHT], None),
-        (2002, "5002", "2026-11-07T14:30:00Z", "2026-11-07T14:31:00Z", CONFIRMED,
-         _buyer("Elin", "Holm", "Skolgatan 18", "972 33", "Luleå", "A-2"),
-         [("UTR-6001", 2), FREIGHT], None),
-        (2003, "5003", "2026-11-10T10:10:00Z", "2026-11-10T10:12:00Z", CONFIRMED,
-         _buyer("Per", "Sandberg", "Kyrkgatan 4", "903 26", "Umeå", "A-3"),
-         [("BOK-5002", 1, 20), FREIGHT], None),
-        (2004, "5004", "2026-11-15T17:45:00Z", "2026-11-15T17:46:00Z", CREATED,
-         _buyer("Linnea", "Ek", "Norra Strandgatan 2", "830 13", "Åre", "A-4"),
-         [("BOK-5001", 3)], None),
-    ],
-}
-# fmt: on
-
-
-def jetshop_orders(tenant: str) -> list[dict[str, Any]]:
-    return [
-        norce_order(
-            tenant,
-            order_id,
-            number,
-            created,
-            updated,
-            status,
-            bill_to,
-            _items(tenant, rows),
-            ship_to,
-        )
-        for order_id, number, created, updated, status, bill_to, rows, ship_to in ORDERS[tenant]
+    units = [
+        {
+            "Id": stable_id("visma", tenant, "unit", abbreviation),
+            "Name": name,
+            "Code": code,
+            "Abbreviation": abbreviation,
+        }
+        for name, abbreviation, code in UNITS
     ]
+    vat_codes = [
+        {
+            "Id": stable_id("visma", tenant, "vatcode", code),
+            "Code": code,
+            "Description": description,
+            "VatRate": Decimal(rate),
+        }
+        for code, description, rate in VAT_CODES
+    ]
+    years = [
+        {
+            "Id": stable_id("visma", tenant, "fiscalyear", year),
+            "StartDate": datetime.date(year, 1, 1).isoformat(),
+            "EndDate": datetime.date(year, 12, 31).isoformat(),
+            "IsLockedForAccounting": locked,
+            "BookkeepingMethod": 0,
+        }
+        for year, locked in FISCAL_YEARS
+    ]
+    accounts = [
+        {
+            "Name": name,
+            "Number": str(number),
+            "FiscalYearId": year["Id"],
+            "IsActive": True,
+            "IsProjectAllowed": False,
+            "IsCostCenterAllowed": False,
+            "IsBlockedForManualBooking": False,
+            "ModifiedUtc": "2026-01-01T00:00:00Z",
+        }
+        for year in years
+        for number, name in ACCOUNTS
+    ]
+    bank_accounts = [
+        {
+            "Id": stable_id("visma", tenant, "bankaccount", 1930),
+            "BankAccountType": 1,
+            "BankAccountTypeDescription": "ChequeAccount",
+            "Bban": "5566-1234567",
+            "Name": "Företagskonto",
+            "IsActive": True,
+            "LedgerAccountNumber": 1930,
+            "HasActiveBankAgreement": False,
+            "IsDefaultChequeAccount": True,
+        }
+    ]
+    settings = {
+        "Name": COMPANY_NAMES[tenant],
+        "CountryCode": "SE",
+        "CurrencyCode": "SEK",
+        "AccountingLockedTo": ACCOUNTING_LOCKED_TO,
+        "ProductVariant": 1,
+        "ActivatedModules": list(VISMA_MODULES[tenant]),
+    }
+    return {
+        "articleaccountcodings": codings,
+        "articles": articles,
+        "termsofpayments": terms,
+        "units": units,
+        "vatcodes": vat_codes,
+        "fiscalyears": years,
+        "accounts": accounts,
+        "bankaccounts": bank_accounts,
+        "companysettings": settings,
+    }

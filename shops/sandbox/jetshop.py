@@ -2,25 +2,40 @@
 
 The slug stands for the tenant's own API host (https://<slug>.api-se.norce.tech), so the paths
 below it are the real ones:
-- POST /identity/1.0/connect/token            OAuth2 client credentials (form body)
-- GET  /commerce/query/2.0/Orders/Orders       OData: $filter, $orderby, $top, $skip, $count
-Requests need `Authorization: Bearer …` for this shop and the `application-id` header.
+- POST /identity/1.0/connect/token                OAuth2 client credentials (form body)
+- GET  /commerce/query/2.0/Orders/Orders           OData: $filter, $orderby, $top, $skip, $count
+- GET  /commerce/query/2.0/Core/Applications       the client's channels (applications)
+- GET  /commerce/query/2.0/Products/ProductSkus, Products/ProductSkuPriceLists,
+       Products/ProductSkuOnhands (modelled: on hand, incoming, reserved per warehouse/location),
+       Application/ClientPriceLists
+- /commerce/connect/4.0/…                          Connect: see jetshop_connect.py
+Requests need `Authorization: Bearer …` for this shop and an `application-id` header naming one
+of the shop's applications; orders of all its applications are served (each carries its own).
 
 Orders are served in the Connect Order Service shape (OrderRequest) plus the Query fields Id,
-OrderNo, StatusId, Created, Updated and ApplicationId; see shops/clients/jetshop.py.
-Test hook: POST /_sandbox/jetshop/orders {"shop": slug, "orders": [...]} adds orders, or updates
-the one with the same Id (bumping Updated), like a shopper or a merchant would.
+OrderNo, StatusId, Created, Updated and ApplicationId; see shops/clients/jetshop_mapping.py.
+A cursor poll (`Updated gt X or (Updated eq X and Id gt N)`, ordered by Updated,Id) is answered
+from an index in O(log n + page), so polling thousands of orders is not quadratic.
+
+Test hooks:
+- POST /_sandbox/jetshop/orders {"shop", "orders": [...]}: add orders, or update the one with the
+  same Id (bumping Updated), like a shopper or a merchant would;
+- POST /_sandbox/jetshop/generate {"shop", "orders": N, "seed"?}: N realistic orders (Swedish
+  buyers, 25/12/6 % VAT, discounts, shipping, cancellations, refunds), deterministic by seed.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
+import re
 import time
 from decimal import Decimal
 from typing import Any
 
-from shops.sandbox import demo_data
+from shops.sandbox import demo_data, demo_jetshop, jetshop_connect
+from shops.sandbox.jetshop_connect import odata_error
+from shops.sandbox.jetshop_generate import generate_orders
+from shops.sandbox.jetshop_store import Shop
 from shops.sandbox.state import (
     ODataError,
     Request,
@@ -35,45 +50,30 @@ from shops.sandbox.state import (
 )
 
 TOKEN_PATH = "/identity/1.0/connect/token"
-ORDERS_PATH = "/commerce/query/2.0/orders/orders"
+QUERY = "/commerce/query/2.0"
+CONNECT = "/commerce/connect/4.0"
 TOKEN_LIFETIME = 3600
 DEFAULT_TOP = 100
 MAX_TOP = 1000
-
-
-@dataclasses.dataclass
-class Shop:
-    slug: str
-    application_id: int
-    clients: dict[str, str]  # client_id -> secret
-    orders: list[dict[str, Any]]
-    token_requests: int = 0
-
-    @property
-    def next_id(self) -> int:
-        return max((o["Id"] for o in self.orders), default=0) + 1
-
-
-def odata_error(status: int, code: str, message: str, target: str = "") -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if target:
-        body["target"] = target
-    return Response(status, {"error": body})
+MAX_GENERATE = 20000
+_CURSOR = re.compile(
+    r"^\s*Updated gt (\S+) or \(Updated eq (\S+) and Id gt (\d+)\)\s*$", re.IGNORECASE
+)
+_BY_UPDATED = {"updated,id", "updatedasc,idasc", "updated,idasc", "updatedasc,id"}
 
 
 class JetshopSandbox:
     name = "jetshop"
 
     def reset(self, state: SandboxState) -> None:
-        self.shops: dict[str, Shop] = {}
-        for tenant in demo_data.DEMO_TENANTS:
-            credentials = demo_data.DEMO_CREDENTIALS["jetshop"][tenant]
-            self.shops[tenant] = Shop(
-                slug=tenant,
-                application_id=int(credentials["application_id"]),
-                clients={credentials["client_id"]: credentials["client_secret"]},
-                orders=demo_data.jetshop_orders(tenant),
-            )
+        self.shops: dict[str, Shop] = {
+            tenant: Shop.demo(tenant) for tenant in demo_data.JETSHOP_TENANTS
+        }
+        if state.options.jetshop_orders:
+            for shop in self.shops.values():
+                self._generate(
+                    shop, {"orders": state.options.jetshop_orders, "seed": state.options.seed}
+                )
 
     def is_token_path(self, path: str) -> bool:
         return path.lower().rstrip("/").endswith(TOKEN_PATH)
@@ -85,14 +85,7 @@ class JetshopSandbox:
                 {**o, "_shop": slug} for slug, shop in self.shops.items() for o in shop.orders
             ],
             "token_requests": sum(shop.token_requests for shop in self.shops.values()),
-            "shops": {
-                slug: {
-                    "application_id": shop.application_id,
-                    "orders": shop.orders,
-                    "token_requests": shop.token_requests,
-                }
-                for slug, shop in self.shops.items()
-            },
+            "shops": {slug: shop.snapshot() for slug, shop in self.shops.items()},
         }
 
     def fault_response(self, kind: str, state: SandboxState) -> Response:
@@ -112,12 +105,12 @@ class JetshopSandbox:
 
     def handle(self, request: Request, state: SandboxState) -> Response:
         slug, _, rest = request.path.lstrip("/").partition("/")
-        path = "/" + rest.rstrip("/")
+        path = ("/" + rest.rstrip("/")).lower()
         with state.lock:
             shop = self.shops.get(slug)
             if shop is None:
                 return odata_error(404, "NotFound", f"No shop {slug!r} in the sandbox.")
-            if path.lower() == TOKEN_PATH:
+            if path == TOKEN_PATH:
                 return self._token(request, shop, state)
             claims = read_token(bearer(request), "norce-access")
             if not claims or claims.get("shop") != slug:
@@ -131,13 +124,21 @@ class JetshopSandbox:
                 return odata_error(
                     400, "BadRequest", "The application-id header is required.", "application-id"
                 )
-            if application != str(shop.application_id):
+            if application not in {str(c[0]) for c in shop.channels}:
                 return odata_error(
                     403, "Forbidden", f"Application {application} is not available to this client."
                 )
-            if request.method == "GET" and path.lower() == ORDERS_PATH:
+            if path.startswith(CONNECT + "/"):
                 try:
-                    return self._orders(request, shop)
+                    body = request.json() if request.body else None
+                except ValueError:
+                    return odata_error(400, "BadRequest", "The request body is not valid JSON.")
+                return jetshop_connect.handle(
+                    request.method, path.removeprefix(CONNECT), request.query, body, shop
+                )
+            if request.method == "GET" and path.startswith(QUERY + "/"):
+                try:
+                    return self._query(path.removeprefix(QUERY), request, shop)
                 except ODataError as exc:
                     return odata_error(400, "BadRequest", str(exc), "$filter")
             return odata_error(404, "NotFound", f"No resource {request.method} {path}.")
@@ -168,51 +169,137 @@ class JetshopSandbox:
             {"Cache-Control": "no-store"},
         )
 
-    def _orders(self, request: Request, shop: Shop) -> Response:
-        query = request.query
-        orders = list(shop.orders)
-        if query.get("$filter"):
-            predicate = odata_filter(query["$filter"])
-            orders = [o for o in orders if predicate(o)]
-        for field, descending in reversed(_order_by(query.get("$orderby", "Id"))):
-            orders.sort(key=lambda o, f=field: _sort_value(o.get(f)), reverse=descending)
+    # --- Query (OData) -------------------------------------------------------------------------
+
+    def _query(self, entity: str, request: Request, shop: Shop) -> Response:
+        if entity == "/orders/orders":
+            return self._orders(request, shop)
+        rows: list[dict[str, Any]]
+        if entity == "/core/applications":
+            rows = [
+                {
+                    "Id": app_id,
+                    "Name": name,
+                    "DefaultCurrencyCode": currency,
+                    "DefaultCultureCode": culture,
+                    "IsActive": True,
+                }
+                for app_id, name, currency, culture in shop.channels
+            ]
+        elif entity == "/products/productskus":
+            rows = list(shop.products.values())
+        elif entity == "/products/productskupricelists":
+            rows = list(shop.prices.values())
+        elif entity == "/products/productskuonhands":
+            rows = shop.onhand_rows()
+        elif entity == "/application/clientpricelists":
+            rows = list(shop.price_lists.values())
+        else:
+            return odata_error(404, "NotFound", f"No Query entity {entity}.")
+        if request.query.get("$filter"):
+            predicate = odata_filter(request.query["$filter"])
+            rows = [r for r in rows if predicate(r)]
+        return self._page(rows, request, f"{entity.split('/')[-1]}")
+
+    def _page(self, rows: list[dict[str, Any]], request: Request, entity: str) -> Response:
         try:
-            skip = int(query.get("$skip") or 0)
-            top = min(int(query.get("$top") or DEFAULT_TOP), MAX_TOP)
+            skip = int(request.query.get("$skip") or 0)
+            top = min(int(request.query.get("$top") or DEFAULT_TOP), MAX_TOP)
         except ValueError:
             return odata_error(400, "BadRequest", "$top and $skip must be whole numbers.", "$top")
         body: dict[str, Any] = {
-            "@odata.context": f"/jetshop/{shop.slug}/commerce/query/2.0/Orders/$metadata#Orders",
-            "value": orders[skip : skip + top],
+            "@odata.context": f"$metadata#{entity}",
+            "value": rows[skip : skip + top],
         }
-        if query.get("$count", "").lower() == "true":
-            body["@odata.count"] = len(orders)
+        if request.query.get("$count", "").lower() == "true":
+            body["@odata.count"] = len(rows)
         return Response(200, body)
 
-    # --- test hook -----------------------------------------------------------------------------
+    def _orders(self, request: Request, shop: Shop) -> Response:
+        query = request.query
+        expression = query.get("$filter", "")
+        orderby = query.get("$orderby", "Id").replace(" ", "").lower()
+        cursor = _CURSOR.match(expression)
+        counted = query.get("$count", "").lower() == "true"
+        if orderby in _BY_UPDATED and not counted and (not expression or cursor):
+            # The poll: straight from the (Updated, Id) index, only as far as the page reaches.
+            try:
+                reach = int(query.get("$skip") or 0) + int(query.get("$top") or DEFAULT_TOP)
+            except ValueError:
+                reach = 0
+            if cursor and cursor.group(1) == cursor.group(2):
+                after = (parse_datetime(cursor.group(1)), int(cursor.group(3)))
+            else:
+                after = None
+            if after or not expression:
+                orders = (
+                    shop.orders_after(*after, limit=reach)
+                    if after
+                    else (shop.in_update_order(limit=reach))
+                )
+                return self._orders_page(orders, request, shop)
+        orders = list(shop.by_id.values())
+        if expression:
+            predicate = odata_filter(expression)
+            orders = [o for o in orders if predicate(o)]
+        for field, descending in reversed(_order_by(query.get("$orderby", "Id"))):
+            orders.sort(key=lambda o, f=field: _sort_value(o.get(f)), reverse=descending)
+        return self._orders_page(orders, request, shop)
+
+    def _orders_page(self, orders: list[dict[str, Any]], request: Request, shop: Shop) -> Response:
+        response = self._page(orders, request, "Orders")
+        if isinstance(response.body, dict):
+            response.body["@odata.context"] = (
+                f"/jetshop/{shop.slug}/commerce/query/2.0/Orders/$metadata#Orders"
+            )
+        return response
+
+    # --- test hooks ----------------------------------------------------------------------------
 
     def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if action != "orders" or not isinstance(body, dict):
+        if action not in ("orders", "generate") or not isinstance(body, dict):
             return Response(404, {"error": f"No sandbox action {action!r} for jetshop"})
         with state.lock:
             shop = self.shops.get(str(body.get("shop", "")))
             if shop is None:
                 return Response(400, {"error": f"Unknown shop {body.get('shop')!r}"})
+            if action == "generate":
+                return self._generate(shop, body)
             changes = body.get("orders") or ([body["order"]] if body.get("order") else [])
             return Response(200, {"orders": [self._upsert(shop, change) for change in changes]})
+
+    def _generate(self, shop: Shop, body: dict[str, Any]) -> Response:
+        count = int(body.get("orders") or 0)
+        if not 0 < count <= MAX_GENERATE:
+            return Response(400, {"error": f"orders must be 1–{MAX_GENERATE}"})
+        first = min(shop.by_id.values(), key=lambda o: int(o["Id"]))
+        latest = shop.in_update_order()[-1]
+        orders, summary = generate_orders(
+            shop.slug,
+            shop.next_id,
+            count,
+            seed=int(body.get("seed") or 1),
+            start=parse_datetime(str(latest["Updated"])),
+            number_offset=int(first["OrderNo"]) - int(first["Id"]),
+            channels=[c[0] for c in shop.channels],
+            order=demo_jetshop.norce_order,
+        )
+        for order in orders:
+            shop.add_order(order)
+        return Response(200, summary)
 
     def _upsert(self, shop: Shop, change: dict[str, Any]) -> dict[str, Any]:
         change = copy.deepcopy(change)
         if "Items" in change:
             change["Items"] = [_item(line, item) for line, item in enumerate(change["Items"], 1)]
-        existing = next((o for o in shop.orders if o["Id"] == change.get("Id")), None)
+        existing = shop.by_id.get(int(change["Id"])) if change.get("Id") else None
         if existing is not None:
-            existing.update(change)
-            existing["Updated"] = change.get("Updated") or now_utc()
-            return existing
+            return shop.change_order(
+                existing, {**change, "Updated": change.get("Updated") or now_utc()}
+            )
         order_id = int(change.get("Id") or shop.next_id)
         created = change.get("Created") or now_utc()
-        order = demo_data.norce_order(
+        order = demo_jetshop.norce_order(
             shop.slug,
             order_id,
             str(change.get("OrderNo") or order_id),
@@ -220,20 +307,19 @@ class JetshopSandbox:
             change.get("Updated") or created,
             int(change.get("StatusId", 2)),
             change.get("BillTo")
-            or demo_data.private_buyer("Test", "Testsson", "Testgatan 1", "111 11", "Stockholm"),
+            or demo_jetshop.private_buyer("Test", "Testsson", "Testgatan 1", "111 11", "Stockholm"),
             change.get("Items") or [],
         )
         order.update({k: v for k, v in change.items() if k not in ("Items", "BillTo")})
-        order["Id"], order["Created"], order["Updated"] = order_id, created, order["Updated"]
-        shop.orders.append(order)
-        return order
+        order["Id"], order["Created"] = order_id, created
+        return shop.add_order(order)
 
 
 def _item(line: int, item: dict[str, Any]) -> dict[str, Any]:
     """A full OrderItem from a short one ({PartNo, Quantity, UnitPrice, VatRate}) for tests."""
     if "UnitVat" in item:
         return item
-    return demo_data.norce_item(
+    return demo_jetshop.norce_item(
         int(item.get("LineNo") or line),
         str(item["PartNo"]),
         str(item.get("Description") or item["PartNo"]),

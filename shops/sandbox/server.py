@@ -2,7 +2,7 @@
 
 Each system is served under /<system>/… (see shops/sandbox/visma.py and jetshop.py). Control
 endpoints, for tests and operators:
-- GET  /_sandbox/state               per system: objects created, create calls per natural key,
+- GET  /_sandbox/state[?system=S]    per system: objects created, create calls per natural key,
                                      token requests; plus options and faults injected
 - POST /_sandbox/reset               back to the deterministic demo data and startup options
 - POST /_sandbox/config              change options: {"faults", "latency_ms", "rate_limit",
@@ -10,7 +10,9 @@ endpoints, for tests and operators:
 - POST /_sandbox/faults              {"method", "path", "faults": ["timeout", "drop", …]}: the
                                      next matching requests fail so, in order
 - GET  /_sandbox/requests            the last requests (method, path, query, JSON body, status)
-- POST /_sandbox/<system>/<action>   a system's own hook, e.g. /_sandbox/jetshop/orders
+- POST /_sandbox/<system>/<action>   a system's own hook, e.g. /_sandbox/jetshop/orders,
+                                     /_sandbox/jetshop/generate, /_sandbox/visma/articles (see
+                                     each system's module docstring)
 
 Faults (random at rate `faults`, or scripted): 500, 502 and 429 answer at once and change
 nothing; "timeout" sleeps `timeout_sleep_s` and then does the work (the client has given up);
@@ -69,6 +71,9 @@ class SandboxServer(ThreadingHTTPServer):
 class SandboxHandler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections open, as real APIs do; every response carries Content-Length.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the second waits for the
+    # client's delayed ACK (~40 ms) on every small response.
+    disable_nagle_algorithm = True
     server: SandboxServer
 
     def do_GET(self) -> None:
@@ -154,7 +159,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return Response(400, {"error": "The body must be JSON."})
         try:
             if self.command == "GET" and action == "state":
-                return Response(200, state.snapshot())
+                return Response(200, state.snapshot(query.get("system", "")))
             if self.command == "GET" and action == "requests":
                 with state.lock:
                     entries = list(state.request_log)

@@ -35,6 +35,9 @@ class SandboxOptions:
     rate_window_s: float = 60.0
     timeout_sleep_s: float = 25.0  # a "timeout" fault sleeps this long: past the client timeout
     seed: int = 1
+    # Generated orders added to each Jetshop demo shop at start and on every reset (volume for
+    # benchmarks); deterministic by `seed`.
+    jetshop_orders: int = 0
 
     def changed(self, **changes: Any) -> SandboxOptions:
         fields = {f.name: f.type for f in dataclasses.fields(self)}
@@ -48,6 +51,7 @@ class SandboxOptions:
             "rate_window_s": float,
             "timeout_sleep_s": float,
             "seed": int,
+            "jetshop_orders": int,
         }
         return dataclasses.replace(self, **{k: cast[k](v) for k, v in changes.items()})
 
@@ -184,14 +188,17 @@ class SandboxState:
         with self.lock:
             self.request_log.append(entry)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, only: str = "") -> dict[str, Any]:
+        """Everything, or with `only` the options and that one system (much smaller when a shop
+        holds thousands of generated orders)."""
         with self.lock:
             data: dict[str, Any] = {
                 "options": dataclasses.asdict(self.options),
                 "faults_injected": dict(self.faults_injected),
             }
             for name, system in self.systems.items():
-                data[name] = system.snapshot()
+                if not only or name == only:
+                    data[name] = system.snapshot()
             return json.loads(json.dumps(data, default=_json_default))
 
 

@@ -13,6 +13,14 @@ from django.utils.module_loading import import_string
 SYSTEMS: dict[str, str] = {
     "visma": "shops.sandbox.visma.VismaSandbox",
     "jetshop": "shops.sandbox.jetshop.JetshopSandbox",
+    "klarna": "shops.sandbox.klarna.KlarnaSandbox",
+    "stripe": "shops.sandbox.stripe.StripeSandbox",
+    "paypal": "shops.sandbox.paypal.PaypalSandbox",
+    "nets": "shops.sandbox.nets.NetsSandbox",
+    "svea": "shops.sandbox.svea.SveaSandbox",
+    "shopify": "shops.sandbox.shopify.ShopifySandbox",
+    "shopify_payments": "shops.sandbox.shopify_payments.ShopifyPaymentsSandbox",
+    "woocommerce": "shops.sandbox.woocommerce.WooCommerceSandbox",
 }
 
 

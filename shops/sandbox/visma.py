@@ -1,31 +1,39 @@
 """Visma eEkonomi (eAccounting API v2) as the sandbox serves it under /visma.
 
-Faithful where our clients depend on it: the OAuth token endpoint with rotating refresh tokens,
-401 for expired or unknown access tokens, the {Meta, Data} list envelope with $page/$pagesize and
-$filter, the required fields and maximum lengths of the swagger (specs/visma-eaccounting-v2), the
-error body {ErrorCode, DeveloperErrorMessage, ErrorId} (plus Errors[] naming each Field), and the
-600 requests/minute limit per API client and endpoint (429, ErrorCode 4010).
+Faithful where our clients depend on it: OAuth2 (GET /connect/authorize, auto-approving and
+redirecting back with a code; POST /connect/token for the authorization-code grant and for
+rotating refresh tokens), 401 for expired or unknown access tokens, the {Meta, Data} list
+envelope with $page/$pagesize and $filter, the required fields and maximum lengths of the swagger
+(specs/visma-eaccounting-v2), the error body {ErrorCode, DeveloperErrorMessage, ErrorId} (plus
+Errors[] naming each Field), 403 "No access to module" for /v2/orders in a company without the
+order module, locked periods (FiscalYearDoesNotExist, or a date on or before AccountingLockedTo
+or in a fiscal year locked for accounting), and the 600 requests/minute limit per API client and
+endpoint (429, ErrorCode 4010). Writes: see visma_resources.py.
 
 Companies are told apart by the OAuth client: each demo client belongs to one company.
-Prices on rows are excluding VAT (IncludesVat is always false here). A refresh token is valid
-until it has been used once; after a sandbox restart, the first correctly signed refresh token a
-client presents is accepted, so stored demo credentials survive restarts.
+A refresh token is valid until it has been used once; after a sandbox restart, the first
+correctly signed refresh token a client presents is accepted, so stored demo credentials survive
+restarts. An authorization code is valid once, for five minutes, for its redirect_uri.
+
+Test hooks (POST /_sandbox/visma/<action>, body {"company": tenant, …}):
+- articles {"articles": [{"Number", "Name", "NetPrice", "VatRate"}]}: add or change articles, as
+  the merchant would in Visma (not counted as our create calls);
+- orders {"YourReference" | "Id", "Status", "ShippedDateTime"?}: the merchant moves an order on;
+- company {"ActivatedModules"?, "AccountingLockedTo"?}: change the company's settings.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
-import datetime
 import math
-import re
 import time
-import uuid
 from collections import Counter, defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from shops.sandbox import demo_data
+from shops.sandbox import visma_resources as resources
 from shops.sandbox.state import (
     ODataError,
     Request,
@@ -37,141 +45,23 @@ from shops.sandbox.state import (
     odata_filter,
     read_token,
 )
+from shops.sandbox.visma_schema import (
+    DATA_MODEL_VALIDATION,
+    NOT_AUTHORIZED,
+    ORDER_MODULE,
+    RESOURCE_NOT_FOUND,
+    TOO_MANY_REQUESTS,
+    UNKNOWN_ERROR,
+    endpoint,
+    error,
+    no_module,
+    not_found,
+)
+from shops.sandbox.visma_store import LISTED, SNAPSHOT_COLLECTIONS, Company
 
 TOKEN_LIFETIME = 3600
+CODE_LIFETIME = 300
 SCOPES = "ea:api offline_access ea:sales ea:accounting"
-TWO = Decimal("0.01")
-
-# Error codes from Visma's documentation.
-DATA_MODEL_VALIDATION = 2000
-RESOURCE_NOT_FOUND = 3000
-CONFLICT = 4000
-NOT_AUTHORIZED = 4005
-TOO_MANY_REQUESTS = 4010
-UNKNOWN_ERROR = 1000
-
-
-def _lengths(spec: str) -> dict[str, int]:
-    return {name: int(limit) for name, limit in (item.split(":") for item in spec.split())}
-
-
-# Required fields and maximum lengths, as in the swagger definitions (CustomerApi,
-# CustomerInvoiceDraftApi, CustomerInvoiceDraftRowApi).
-CUSTOMER_REQUIRED = tuple(
-    "InvoiceCity InvoicePostalCode Name TermsOfPaymentId IsPrivatePerson IsActive".split()
-)
-CUSTOMER_MAX = _lengths("""
-    CustomerNumber:16 CorporateIdentityNumber:20 ContactPersonEmail:255 ContactPersonMobile:50
-    ContactPersonName:100 ContactPersonPhone:50 CurrencyCode:3 EmailAddress:255
-    InvoiceAddress1:50 InvoiceAddress2:50 InvoiceCity:50 InvoiceCountryCode:2
-    InvoicePostalCode:10 DeliveryCustomerName:100 DeliveryAddress1:50 DeliveryAddress2:50
-    DeliveryCity:50 DeliveryCountryCode:2 DeliveryPostalCode:10 Name:50 Note:4000
-    MobilePhone:50 Telephone:50 VatNumber:20 WwwAddress:255
-""")
-DRAFT_REQUIRED = tuple(
-    """CustomerId RotReducedInvoicingType InvoiceCustomerName InvoicePostalCode InvoiceCity
-    InvoiceCountryCode EuThirdParty CustomerIsPrivatePerson""".split()
-)
-DRAFT_MAX = _lengths("""
-    YourReference:100 OurReference:100 InvoiceCustomerName:50 InvoiceAddress1:50
-    InvoiceAddress2:50 InvoicePostalCode:10 InvoiceCity:50 InvoiceCountryCode:2
-    DeliveryCustomerName:50 DeliveryAddress1:50 DeliveryAddress2:50 DeliveryPostalCode:10
-    DeliveryCity:50 DeliveryCountryCode:2
-""")
-ROW_REQUIRED = ("LineNumber", "IsTextRow", "Text", "ReversedConstructionServicesVatFree")
-ROW_MAX = {"Text": 2000}
-
-COLLECTIONS = tuple(
-    """customers articles articleaccountcodings termsofpayments customerinvoicedrafts
-    customerinvoices""".split()
-)
-CREATED_COLLECTIONS = ("customers", "customerinvoicedrafts", "customerinvoices")
-# What a converted invoice takes over from its draft.
-COPIED_TO_INVOICE = tuple(
-    """CustomerId Rows YourReference OurReference InvoiceCustomerName InvoiceAddress1
-    InvoiceAddress2 InvoicePostalCode InvoiceCity InvoiceCountryCode DeliveryCustomerName
-    DeliveryAddress1 DeliveryAddress2 DeliveryPostalCode DeliveryCity DeliveryCountryCode
-    CustomerIsPrivatePerson EuThirdParty RotReducedInvoicingType IsCreditInvoice TotalAmount
-    TotalVatAmount TotalRoundings CustomerNumber IncludesVat""".split()
-)
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_ID_SEGMENT = re.compile(rf"/{_UUID}")
-
-
-@dataclasses.dataclass
-class Company:
-    key: str
-    name: str
-    data: dict[str, list[dict[str, Any]]]
-    create_calls: defaultdict[str, Counter[str]] = dataclasses.field(
-        default_factory=lambda: defaultdict(Counter)
-    )
-    token_requests: Counter[str] = dataclasses.field(default_factory=Counter)
-    throttled: int = 0
-    next_invoice_number: int = 10001
-
-    def find(self, collection: str, object_id: str) -> dict[str, Any] | None:
-        wanted = object_id.lower()
-        return next((o for o in self.data[collection] if o["Id"].lower() == wanted), None)
-
-
-def error(
-    status: int,
-    code: int,
-    message: str,
-    errors: list[dict] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body: dict[str, Any] = {
-        "ErrorCode": code,
-        "DeveloperErrorMessage": message,
-        "ErrorId": str(uuid.uuid4()),
-    }
-    if errors:
-        body["Errors"] = errors
-    return Response(status, body, headers or {})
-
-
-def validation_error(
-    problems: list[tuple[str, str]], code: int = DATA_MODEL_VALIDATION
-) -> Response:
-    return error(
-        400,
-        code,
-        " ".join(message for _field, message in problems),
-        [
-            {"ErrorCode": code, "ErrorMessage": message, "Field": field}
-            for field, message in problems
-        ],
-    )
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def check_fields(
-    body: dict, required: tuple[str, ...], max_lengths: dict[str, int], prefix: str = ""
-) -> list[tuple[str, str]]:
-    problems = [
-        (prefix + name, f"The {name} field is required.")
-        for name in required
-        if _missing(body.get(name))
-    ]
-    for name, limit in max_lengths.items():
-        value = body.get(name)
-        if isinstance(value, str) and len(value) > limit:
-            problems.append(
-                (
-                    prefix + name,
-                    f"The field {name} must be a string with a maximum length of {limit}.",
-                )
-            )
-    return problems
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(TWO, ROUND_HALF_UP)
 
 
 class VismaSandbox:
@@ -182,32 +72,22 @@ class VismaSandbox:
         self.clients: dict[str, tuple[str, str]] = {}  # client_id -> (secret, company)
         # The one refresh token (by jti) each client may still use; absent = not known yet.
         self.current_refresh: dict[str, str] = {}
-        for tenant in demo_data.DEMO_TENANTS:
-            seeded = demo_data.visma_company(tenant)
-            data = {name: list(seeded.get(name, [])) for name in COLLECTIONS}
-            self.companies[tenant] = Company(tenant, demo_data.COMPANY_NAMES[tenant], data)
+        self.used_codes: set[str] = set()
+        for tenant in demo_data.VISMA_TENANTS:
+            self.companies[tenant] = Company.demo(tenant)
             credentials = demo_data.DEMO_CREDENTIALS["visma"][tenant]
             self.clients[credentials["client_id"]] = (credentials["client_secret"], tenant)
 
     def is_token_path(self, path: str) -> bool:
-        return path.rstrip("/").lower() == "/connect/token"
+        return path.rstrip("/").lower() in ("/connect/token", "/connect/authorize")
 
     def snapshot(self) -> dict[str, Any]:
-        """All companies together (each object tagged with "_company"; create calls summed, which
-        is safe because our natural keys carry the shop's id), and each company on its own."""
-        companies = {
-            key: {
-                "name": company.name,
-                **{name: company.data[name] for name in CREATED_COLLECTIONS},
-                "create_calls": {k: dict(v) for k, v in company.create_calls.items()},
-                "token_requests": dict(company.token_requests),
-                "throttled": company.throttled,
-            }
-            for key, company in self.companies.items()
-        }
+        """All companies together (each object tagged with "_company"; calls summed, which is
+        safe because our natural keys carry the shop's id), and each company on its own."""
+        companies = {key: company.snapshot() for key, company in self.companies.items()}
         together: dict[str, Any] = {
             name: [{**o, "_company": key} for key, c in companies.items() for o in c[name]]
-            for name in CREATED_COLLECTIONS
+            for name in (*SNAPSHOT_COLLECTIONS, "vouchers", "payments")
         }
         create_calls: defaultdict[str, Counter[str]] = defaultdict(Counter)
         token_requests: Counter[str] = Counter()
@@ -222,9 +102,6 @@ class VismaSandbox:
             companies=companies,
         )
         return together
-
-    def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        return Response(404, {"error": f"No sandbox action {action!r} for visma"})
 
     def fault_response(self, kind: str, state: SandboxState) -> Response:
         if kind == "429":
@@ -249,21 +126,25 @@ class VismaSandbox:
     # --- dispatch ------------------------------------------------------------------------------
 
     def handle(self, request: Request, state: SandboxState) -> Response:
-        if self.is_token_path(request.path):
+        path = request.path.rstrip("/").lower()
+        if path == "/connect/token":
             return self._token(request, state)
+        if path == "/connect/authorize":
+            return self._authorize(request, state)
         claims = read_token(bearer(request), "visma-access")
         with state.lock:
             company = self.companies.get(claims["co"]) if claims else None
-            if company is None:
+            if company is None or claims is None:
                 return error(
                     401,
                     NOT_AUTHORIZED,
                     "AuthorizationException - Authorization has been denied for this request.",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
-            endpoint = _ID_SEGMENT.sub("/{id}", request.path.lower())
             wait = state.rate_limiter.retry_after(
-                (claims["cid"], endpoint), state.options.rate_limit, state.options.rate_window_s
+                (claims["cid"], endpoint(request.path)),
+                state.options.rate_limit,
+                state.options.rate_window_s,
             )
             if wait is not None:
                 company.throttled += 1
@@ -274,31 +155,103 @@ class VismaSandbox:
                 return error(400, DATA_MODEL_VALIDATION, f"Invalid $filter: {exc}")
 
     def _route(self, request: Request, company: Company, state: SandboxState) -> Response:
-        parts = request.path.lower().strip("/").split("/")
-        if len(parts) < 2 or parts[0] != "v2" or parts[1] not in COLLECTIONS:
+        parts = request.path.strip("/").split("/")
+        lower = [p.lower() for p in parts]
+        if len(parts) < 2 or lower[0] != "v2":
             return error(404, RESOURCE_NOT_FOUND, f"No endpoint {request.path}")
-        collection = parts[1]
-        if request.method == "GET" and len(parts) == 2:
-            return self._list(company.data[collection], request)
-        if request.method == "GET" and len(parts) == 3:
-            found = company.find(collection, parts[2])
-            return Response(200, found) if found else _not_found(collection, parts[2])
-        if request.method == "POST":
+        resource, rest = lower[1], parts[2:]
+        if resource == "orders" and not company.has_module(ORDER_MODULE):
+            return no_module(ORDER_MODULE)
+        if request.method == "GET":
+            return self._read(resource, rest, request, company)
+        body: Any = None
+        if request.method in ("POST", "PUT"):
             try:
                 body = request.json()
             except ValueError:
                 return error(400, DATA_MODEL_VALIDATION, "The request body is not valid JSON.")
-            if parts[1:] == ["customers"]:
-                return self._create_customer(body, company, state)
-            if parts[1:] == ["customerinvoicedrafts"]:
-                return self._create_draft(body, company, state)
-            if len(parts) == 4 and parts[1] == "customerinvoicedrafts" and parts[3] == "convert":
-                return self._convert(parts[2], body, company, state)
-        return error(
-            405, RESOURCE_NOT_FOUND, f"{request.method} is not supported on {request.path}"
-        )
+        route = (request.method, resource, len(rest), rest[-1].lower() if len(rest) == 2 else "")
+        handlers: dict[tuple[str, str, int, str], Any] = {
+            ("POST", "customers", 0, ""): lambda: resources.create_customer(body, company, state),
+            ("POST", "articles", 0, ""): lambda: resources.save_article(body, company, state),
+            ("PUT", "articles", 1, ""): lambda: resources.save_article(
+                body, company, state, rest[0]
+            ),
+            ("POST", "customerinvoicedrafts", 0, ""): lambda: resources.create_draft(
+                body, company, state
+            ),
+            ("POST", "customerinvoicedrafts", 2, "convert"): lambda: resources.convert_draft(
+                rest[0], body, company, state
+            ),
+            ("POST", "customerinvoices", 2, "payments"): lambda: resources.pay_invoice(
+                rest[0], body, company, state
+            ),
+            ("POST", "orders", 0, ""): lambda: resources.create_order(body, company, state),
+            ("POST", "orders", 2, "convert"): lambda: resources.convert_order(
+                rest[0], company, state
+            ),
+            ("POST", "vouchers", 0, ""): lambda: resources.create_voucher(body, company, state),
+            ("POST", "webhooks", 0, ""): lambda: resources.create_webhook(body, company, state),
+            ("DELETE", "webhooks", 1, ""): lambda: self._delete(company, "webhooks", rest[0]),
+        }
+        handler = handlers.get(route)
+        if handler is None:
+            return error(
+                405, RESOURCE_NOT_FOUND, f"{request.method} is not supported on {request.path}"
+            )
+        return handler()
 
-    def _list(self, items: list[dict[str, Any]], request: Request) -> Response:
+    def _read(self, resource: str, rest: list[str], request: Request, company: Company) -> Response:
+        if resource == "companysettings" and not rest:
+            return Response(200, company.settings)
+        if resource == "vatcodes" and not rest:
+            return Response(200, company.vat_codes)  # a bare array, as the swagger says
+        if resource == "accounts":
+            return self._accounts(rest, request, company)
+        if resource == "vouchers":
+            years = company.vouchers
+            if not rest:
+                return self._list([v for year in years.values() for v in year], request)
+            if rest[0].lower() not in years:
+                return not_found("fiscalyears", rest[0])
+            vouchers = years[rest[0].lower()]
+            if len(rest) == 1:
+                wanted = vouchers.matching(request.query.get("$filter", ""))
+                return self._list(wanted, request, filtered=True)
+            found = vouchers.find(rest[1])
+            return Response(200, found) if found else not_found("vouchers", rest[1])
+        if resource not in LISTED:
+            return error(404, RESOURCE_NOT_FOUND, f"No endpoint {request.path}")
+        if not rest:
+            matching = company.data[resource].matching(request.query.get("$filter", ""))
+            return self._list(matching, request, filtered=True)
+        found = company.find(resource, rest[0]) if len(rest) == 1 else None
+        return Response(200, found) if found else not_found(resource, rest[0])
+
+    def _accounts(self, rest: list[str], request: Request, company: Company) -> Response:
+        # Without a fiscal year: the current one, i.e. the latest open one.
+        open_years = [y for y in company.data["fiscalyears"] if not y["IsLockedForAccounting"]]
+        year_id = rest[0].lower() if rest else (open_years[0]["Id"] if open_years else "")
+        accounts = [a for a in company.accounts if a["FiscalYearId"].lower() == year_id.lower()]
+        if rest and company.find("fiscalyears", rest[0]) is None:
+            return not_found("fiscalyears", rest[0])
+        if len(rest) == 2:
+            found = next((a for a in accounts if a["Number"] == rest[1]), None)
+            return Response(200, found) if found else not_found("accounts", rest[1])
+        return self._list(accounts, request)
+
+    def _delete(self, company: Company, collection: str, object_id: str) -> Response:
+        found = company.find(collection, object_id)
+        if found is None:
+            return not_found(collection, object_id)
+        company.data[collection].remove(found)
+        return Response(200, None)
+
+    def _list(
+        self, matching: list[dict[str, Any]], request: Request, *, filtered: bool = False
+    ) -> Response:
+        """One page of `matching` in the {Meta, Data} envelope; $filter applied unless the
+        caller did it already (from an index)."""
         try:
             page = int(request.query.get("$page") or 1)
             size = int(request.query.get("$pagesize") or 50)
@@ -307,7 +260,9 @@ class VismaSandbox:
         if page < 1 or not 1 <= size <= 1000:
             return error(400, DATA_MODEL_VALIDATION, "$page must be ≥ 1 and $pagesize 1–1000.")
         expression = request.query.get("$filter", "")
-        matching = [i for i in items if odata_filter(expression)(i)] if expression else list(items)
+        if expression and not filtered:
+            predicate = odata_filter(expression)
+            matching = [item for item in matching if predicate(item)]
         total = len(matching)
         return Response(
             200,
@@ -325,6 +280,36 @@ class VismaSandbox:
 
     # --- OAuth ---------------------------------------------------------------------------------
 
+    def _authorize(self, request: Request, state: SandboxState) -> Response:
+        """The consent page, approved at once: straight back to redirect_uri with a code."""
+        query = request.query
+        client_id, redirect_uri = query.get("client_id", ""), query.get("redirect_uri", "")
+        with state.lock:
+            known = self.clients.get(client_id)
+        if request.method != "GET" or known is None or not redirect_uri:
+            return Response(400, {"error": "invalid_request" if known else "invalid_client"})
+        if query.get("response_type") != "code":
+            return self._redirect(redirect_uri, error="unsupported_response_type", **_state(query))
+        scopes = set(query.get("scope", "").split())
+        if not {"ea:api", "offline_access"} <= scopes:
+            return self._redirect(redirect_uri, error="invalid_scope", **_state(query))
+        code = mint_token(
+            "visma-code",
+            cid=client_id,
+            co=known[1],
+            uri=redirect_uri,
+            jti=state.new_id(),
+            exp=int(time.time()) + CODE_LIFETIME,
+        )
+        return self._redirect(
+            redirect_uri, code=code, scope=" ".join(sorted(scopes)), **_state(query)
+        )
+
+    @staticmethod
+    def _redirect(uri: str, **params: str) -> Response:
+        separator = "&" if "?" in uri else "?"
+        return Response(302, None, {"Location": f"{uri}{separator}{urlencode(params)}"})
+
     def _token(self, request: Request, state: SandboxState) -> Response:
         if request.method != "POST":
             return Response(405, {"error": "invalid_request"})
@@ -335,20 +320,33 @@ class VismaSandbox:
             if known is None or known[0] != secret:
                 return Response(401, {"error": "invalid_client"})
             company = self.companies[known[1]]
-            if form.get("grant_type") != "refresh_token":
+            grant = form.get("grant_type")
+            if grant == "authorization_code":
+                claims = read_token(form.get("code", ""), "visma-code")
+                valid = (
+                    claims is not None
+                    and claims.get("cid") == client_id
+                    and claims.get("uri") == form.get("redirect_uri")
+                    and claims.get("jti") not in self.used_codes
+                )
+                if claims is not None:
+                    self.used_codes.add(claims["jti"])
+            elif grant == "refresh_token":
+                claims = read_token(form.get("refresh_token", ""), "visma-refresh")
+                current = self.current_refresh.get(client_id)
+                valid = (
+                    claims is not None
+                    and claims.get("cid") == client_id
+                    and (current is None or claims.get("jti") == current)
+                )
+            else:
                 return Response(400, {"error": "unsupported_grant_type"})
-            claims = read_token(form.get("refresh_token", ""), "visma-refresh")
-            current = self.current_refresh.get(client_id)
-            if (
-                claims is None
-                or claims.get("cid") != client_id
-                or (current is not None and claims.get("jti") != current)
-            ):
+            if not valid:
                 company.token_requests["invalid_grant"] += 1
                 return Response(400, {"error": "invalid_grant"})
             jti = state.new_id()
             self.current_refresh[client_id] = jti
-            company.token_requests["refresh_token"] += 1
+            company.token_requests[grant] += 1
             return Response(
                 200,
                 {
@@ -369,178 +367,67 @@ class VismaSandbox:
                 {"Cache-Control": "no-store"},
             )
 
-    # --- writes --------------------------------------------------------------------------------
+    # --- test hooks ----------------------------------------------------------------------------
 
-    def _create_customer(self, body: Any, company: Company, state: SandboxState) -> Response:
-        if not isinstance(body, dict):
-            return validation_error([("customer", "The customer field is required.")])
-        problems = check_fields(body, CUSTOMER_REQUIRED, CUSTOMER_MAX)
-        terms = company.find("termsofpayments", str(body.get("TermsOfPaymentId") or ""))
-        if not problems and terms is None:
-            problems = [("TermsOfPaymentId", "TermsOfPaymentId does not exist.")]
-        if problems:
-            return validation_error(problems)
-        number = str(body.get("CustomerNumber") or "")
-        customers = company.data["customers"]
-        if number and any(c["CustomerNumber"].lower() == number.lower() for c in customers):
-            return validation_error(
-                [("CustomerNumber", f"A customer with CustomerNumber {number} already exists.")],
-                CONFLICT,
-            )
-        if not number:
-            numbers = [int(c["CustomerNumber"]) for c in customers if c["CustomerNumber"].isdigit()]
-            number = str(max(numbers, default=0) + 1)
-        customer = {
-            **body,
-            "Id": state.new_id(),
-            "CustomerNumber": number,
-            "CurrencyCode": body.get("CurrencyCode") or "SEK",
-            "TermsOfPayment": terms,
-            "PayToAccountId": demo_data.stable_id("visma", company.key, "account", 1510),
-            "ChangedUtc": now_utc(),
-        }
-        customers.append(customer)
-        company.create_calls["customers"][number] += 1
-        return Response(201, customer)
-
-    def _create_draft(self, body: Any, company: Company, state: SandboxState) -> Response:
-        if not isinstance(body, dict):
-            return validation_error([("customerInvoiceDraft", "The request body is required.")])
-        problems = check_fields(body, DRAFT_REQUIRED, DRAFT_MAX)
-        customer = company.find("customers", str(body.get("CustomerId") or ""))
-        if not problems and customer is None:
-            problems = [("CustomerId", "The customer does not exist.")]
-        if body.get("RotReducedInvoicingType") not in (None, 0, 1, 2):
-            problems.append(
-                ("RotReducedInvoicingType", "RotReducedInvoicingType must be 0, 1 or 2.")
-            )
-        rows = body.get("Rows") or []
-        if not isinstance(rows, list):
-            problems.append(("Rows", "Rows must be a list."))
-            rows = []
-        priced_rows = []
-        for index, row in enumerate(rows):
-            row_problems, priced = self._price_row(row, index, company)
-            problems.extend(row_problems)
-            priced_rows.append(priced)
-        if problems:
-            return validation_error(problems)
-        net = sum((r["_net"] for r in priced_rows), Decimal("0"))
-        vat = sum((r["_vat"] for r in priced_rows), Decimal("0"))
-        draft = {
-            **body,
-            "Id": state.new_id(),
-            "CreatedUtc": now_utc(),
-            "IsCreditInvoice": bool(body.get("IsCreditInvoice", False)),
-            "Rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in priced_rows],
-            "CustomerNumber": customer["CustomerNumber"],
-            "InvoiceCurrencyCode": customer.get("CurrencyCode") or "SEK",
-            "IncludesVat": False,
-            "TotalAmount": net + vat,
-            "TotalVatAmount": vat,
-            "TotalRoundings": Decimal("0.00"),
-            "TotalAmountBaseCurrency": net + vat,
-            "TotalVatAmountBaseCurrency": vat,
-        }
-        company.data["customerinvoicedrafts"].append(draft)
-        company.create_calls["customerinvoicedrafts"][
-            str(body.get("YourReference") or draft["Id"])
-        ] += 1
-        return Response(201, draft)
-
-    def _price_row(self, row: Any, index: int, company: Company) -> tuple[list, dict[str, Any]]:
-        prefix = f"Rows[{index}]."
-        if not isinstance(row, dict):
-            return [(f"Rows[{index}]", "A row must be an object.")], {"_net": 0, "_vat": 0}
-        problems = check_fields(row, ROW_REQUIRED, ROW_MAX, prefix)
-        line = row.get("LineNumber")
-        if isinstance(line, (int, Decimal)) and not 0 <= line <= 1000:
-            problems.append((prefix + "LineNumber", "LineNumber must be between 0 and 1000."))
-        priced = {**row, "_net": Decimal("0"), "_vat": Decimal("0")}
-        if row.get("IsTextRow"):
-            return problems, priced
-        article = company.find("articles", str(row.get("ArticleId") or ""))
-        if article is None:
-            problems.append(
-                (
-                    prefix + "ArticleId",
-                    "ArticleId is required and must exist when IsTextRow is false.",
+    def control(self, action: str, body: Any, state: SandboxState) -> Response:
+        if not isinstance(body, dict) or action not in ("articles", "orders", "company"):
+            return Response(404, {"error": f"No sandbox action {action!r} for visma"})
+        with state.lock:
+            company = self.companies.get(str(body.get("company", "")))
+            if company is None:
+                return Response(400, {"error": f"Unknown company {body.get('company')!r}"})
+            if action == "articles":
+                return Response(
+                    200,
+                    {
+                        "articles": [
+                            _merchant_article(company, a) for a in body.get("articles") or []
+                        ]
+                    },
                 )
+            if action == "company":
+                changes = {
+                    k: body[k] for k in ("ActivatedModules", "AccountingLockedTo") if k in body
+                }
+                company.settings.update(changes)
+                return Response(200, company.settings)
+            order = company.find("orders", str(body.get("Id") or "")) or next(
+                iter(
+                    company.data["orders"].lookup(
+                        "YourReference", str(body.get("YourReference") or "")
+                    )
+                ),
+                None,
             )
-            return problems, priced
-        discount = Decimal(str(row.get("DiscountPercentage") or 0))
-        if not 0 <= discount <= 1:
-            problems.append(
-                (prefix + "DiscountPercentage", "DiscountPercentage must be between 0 and 1.")
-            )
-        coding = company.find("articleaccountcodings", article["CodingId"]) or {}
-        rate = Decimal(str(coding.get("VatRatePercent", 25)))
-        price = (
-            Decimal(str(row["UnitPrice"]))
-            if row.get("UnitPrice") is not None
-            else article["NetPrice"]
-        )
-        quantity = Decimal(str(row.get("Quantity") if row.get("Quantity") is not None else 1))
-        net = _money(quantity * price * (1 - discount))
-        priced.update(
-            {
-                "UnitPrice": price,
-                "Quantity": quantity,
-                "DiscountPercentage": discount,
-                "ArticleNumber": article["Number"],
-                "UnitAbbreviation": article["UnitAbbreviation"],
-                "VatRateId": coding.get("Id", ""),
-                "_net": net,
-                "_vat": _money(net * rate / 100),
+            if order is None:
+                return Response(404, {"error": "No such order"})
+            changes = {
+                k: body[k] for k in ("Status", "ShippedDateTime", "DeliveryDate") if k in body
             }
-        )
-        return problems, priced
-
-    def _convert(self, draft_id: str, body: Any, company: Company, state: SandboxState) -> Response:
-        draft = company.find("customerinvoicedrafts", draft_id)
-        if draft is None:
-            return _not_found("customerinvoicedrafts", draft_id)
-        checks = body if isinstance(body, dict) else {}
-        for field, actual in (
-            ("TotalAmountInvoiceCurrency", draft["TotalAmount"]),
-            ("TotalVatAmountInvoiceCurrency", draft["TotalVatAmount"]),
-        ):
-            if checks.get(field) is not None and Decimal(str(checks[field])) != actual:
-                return validation_error([(field, f"{field} does not match the draft ({actual}).")])
-        customer = company.find("customers", draft["CustomerId"]) or {}
-        days = int((customer.get("TermsOfPayment") or {}).get("NumberOfDays") or 30)
-        invoice_date = datetime.date.fromisoformat(str(draft.get("InvoiceDate") or now_utc())[:10])
-        invoice = {key: draft.get(key) for key in COPIED_TO_INVOICE}
-        invoice.update(
-            {
-                "Id": state.new_id(),
-                "InvoiceNumber": company.next_invoice_number,
-                "InvoiceDate": invoice_date.isoformat(),
-                "DueDate": (invoice_date + datetime.timedelta(days=days)).isoformat(),
-                "CurrencyCode": draft.get("InvoiceCurrencyCode") or "SEK",
-                "TotalAmountInvoiceCurrency": draft["TotalAmount"],
-                "TotalVatAmountInvoiceCurrency": draft["TotalVatAmount"],
-                "RemainingAmount": draft["TotalAmount"],
-                "RemainingAmountInvoiceCurrency": draft["TotalAmount"],
-                "TermsOfPaymentId": customer.get("TermsOfPaymentId"),
-                "CustomerEmail": customer.get("EmailAddress", ""),
-                "CreatedUtc": now_utc(),
-                "ModifiedUtc": now_utc(),
-            }
-        )
-        company.next_invoice_number += 1
-        company.data["customerinvoicedrafts"].remove(draft)
-        company.data["customerinvoices"].append(invoice)
-        company.create_calls["customerinvoices"][
-            str(draft.get("YourReference") or invoice["Id"])
-        ] += 1
-        return Response(200, invoice)
+            company.data["orders"].replace(order, {**changes, "ModifiedUtc": now_utc()})
+            return Response(200, order)
 
 
-def _not_found(collection: str, object_id: str) -> Response:
-    return error(
-        404, RESOURCE_NOT_FOUND, f"ResourceNotFound - {collection} {object_id} was not found."
+def _merchant_article(company: Company, given: dict[str, Any]) -> dict[str, Any]:
+    """Add or replace an article by Number, as the merchant would in Visma."""
+    article = demo_data.visma_article(
+        company.key,
+        str(given["Number"]),
+        str(given.get("Name") or given["Number"]),
+        Decimal(str(given.get("VatRate", 25))),
+        Decimal(str(given.get("NetPrice", "0"))),
+        stock=Decimal(str(given.get("StockBalance", "25"))),
+        changed=now_utc(),
     )
+    articles = company.data["articles"]
+    existing = next(iter(articles.lookup("Number", article["Number"])), None)
+    if existing is not None:
+        return articles.replace(existing, {k: v for k, v in article.items() if k != "Id"})
+    return articles.add(article)
+
+
+def _state(query: dict[str, str]) -> dict[str, str]:
+    return {"state": query["state"]} if "state" in query else {}
 
 
 def _client_auth(request: Request, form: dict[str, str]) -> tuple[str, str]:

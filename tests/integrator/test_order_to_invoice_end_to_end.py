@@ -67,26 +67,46 @@ def test_an_order_becomes_one_customer_invoice_and_a_second_run_transfers_nothin
 
 
 @pytest.mark.django_db
-def test_an_order_whose_response_was_lost_is_found_not_created_again(sandbox):
+def test_an_order_whose_response_was_lost_is_found_not_created_again(sandbox, settings):
+    settings.SYNC_RETRY_BACKOFF = 0.01
     integration = _jetshop_integration(sandbox)
+    live = [o for o in sandbox.shop_orders(integration.shops.get()) if not o["cancelled"]]
+    # Visma creates the first draft, but its answer never arrives.
     sandbox.lose_next_response("visma", "POST", "/v2/customerinvoicedrafts")
 
+    job, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+
+    # The order was retried in the same run: searched for, found, converted — not created again.
+    assert job.transferred == len([o for o in live if o["transferable"]])
+    assert sandbox.state()["faults_injected"] == {"drop": 1}
+    assert Link.objects.filter(entity="order", state=Link.State.PENDING).count() == 0
+    assert all(n == 1 for n in sandbox.create_calls("visma", "customerinvoicedrafts").values())
+    assert len(sandbox.state()["visma"]["customerinvoices"]) == job.transferred
+
+
+@pytest.mark.django_db
+def test_a_failed_order_is_retried_alone_and_lands_once(sandbox, settings):
+    settings.SYNC_RETRY_BACKOFF = 0.01
+    integration = _jetshop_integration(sandbox)
     first, _ = services.job_enqueue(
         integration=integration, kind="orders", trigger="manual", queue=False
     )
     services.job_run(job_id=first.pk)
     first.refresh_from_db()
-    assert first.failed >= 1  # the lost response: outcome unknown, link left pending
-    assert Link.objects.filter(entity="order", state=Link.State.PENDING).count() == 1
+    assert first.status == SyncJob.Status.PARTIAL
+    failed = list(first.items.filter(outcome="failed").values_list("key", flat=True))
+    assert failed  # the order with an article Visma does not have
 
     retry = services.job_retry(job=first, user=None)
+    assert retry.options["only"] == failed
     services.job_run(job_id=retry.pk)
     retry.refresh_from_db()
-
-    assert Link.objects.filter(entity="order", state=Link.State.PENDING).count() == 0
-    assert all(
-        count == 1 for count in sandbox.create_calls("visma", "customerinvoicedrafts").values()
-    )
+    # Still failing for the same reason, and nothing else was looked at again.
+    assert list(retry.items.values_list("key", "outcome")) == [(k, "failed") for k in failed]
 
 
 @pytest.mark.queue

@@ -36,18 +36,34 @@ class Command(BaseCommand):
             default=defaults.timeout_sleep_s,
             help="seconds a 'timeout' fault stalls; keep it above the clients' HTTP_TIMEOUT",
         )
+        parser.add_argument(
+            "--rate-window",
+            type=float,
+            default=defaults.rate_window_s,
+            help="seconds the Visma rate limit counts over (Visma: 60)",
+        )
+        parser.add_argument(
+            "--jetshop-orders",
+            type=int,
+            default=defaults.jetshop_orders,
+            help="generated orders added to each Jetshop demo shop (volume for benchmarks)",
+        )
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["faults"] <= 1:
             raise CommandError("--faults is a rate between 0 and 1")
+        if not 0 <= options["jetshop_orders"] <= 20000:
+            raise CommandError("--jetshop-orders is 0–20000")
         sandbox_options = SandboxOptions(
             faults=options["faults"],
             latency_ms=options["latency_ms"],
             rate_limit=options["rate_limit"],
+            rate_window_s=options["rate_window"],
             timeout_sleep_s=options["timeout_sleep"],
             seed=options["seed"],
+            jetshop_orders=options["jetshop_orders"],
         )
         server = SandboxServer(
             options["host"], options["port"], sandbox_options, quiet=options["quiet"]
@@ -55,6 +71,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Sandbox serving at {server.url}  (state: {server.url}/_sandbox/state)")
         self.stdout.write(
             "Systems: " + ", ".join(f"{server.url}/{name}/" for name in server.state.systems)
+        )
+        self.stdout.write(
+            f"Hooks: POST {server.url}/_sandbox/jetshop/generate "
+            '{"shop": "norrsken", "orders": N}, '
+            f"POST {server.url}/_sandbox/visma/articles "
+            '{"company": "fjallmode", "articles": [...]}'
         )
         self.stdout.flush()
         try:
