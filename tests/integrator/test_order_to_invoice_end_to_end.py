@@ -110,7 +110,7 @@ def test_a_failed_order_is_retried_alone_and_lands_once(sandbox, settings):
 
 
 @pytest.mark.queue
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_queued_job_runs_on_a_real_worker_and_twice_transfers_once(sandbox, monkeypatch):
     integration = _jetshop_integration(sandbox)
     transferable = [

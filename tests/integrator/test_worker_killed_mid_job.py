@@ -15,7 +15,7 @@ from tests.queue_cluster import kill_hard, running_cluster, wait_for
 
 
 @pytest.mark.queue
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_job_whose_worker_was_killed_is_taken_over_and_transfers_exactly_once(
     sandbox, monkeypatch
 ):

@@ -120,7 +120,7 @@ def _assert_fair_and_under_the_limit(result: dict[str, object]) -> None:
     assert result["b_waited"] < 1.2  # without fairness b would wait for a's whole window
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_workers_on_the_database_stay_under_the_limit_and_a_burst_does_not_starve_anyone():
     # Each worker thread has its own database connection, closed when it is done.
     result = _run_contest(DatabaseBackend(), lambda: db_connection.close())

@@ -117,7 +117,7 @@ def test_it_converts_a_draft_into_an_invoice_with_vat_from_the_articles(visma_co
     assert client.find_invoice_draft("WEB-1-100101") is None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_refreshes_an_expired_token_once_when_five_threads_need_it(visma_connection, sandbox):
     barrier = threading.Barrier(5)
     results: list[object] = []
