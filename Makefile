@@ -16,13 +16,14 @@ SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
 export WEB_PORT SANDBOX_PORT
 
-.PHONY: help install demo test bench lint
+.PHONY: help install demo test bench lint browser
 
 help:
 	@echo "make demo    set up .venv, migrate, seed demo data, run web + worker + sandbox"
 	@echo "             (WEB_PORT=$(WEB_PORT), SANDBOX_PORT=$(SANDBOX_PORT); Ctrl-C stops all three)"
 	@echo "make test    set up .venv and run pytest (DATABASE_URL / REDIS_URL are respected;"
 	@echo "             extra arguments: make test PYTEST_ARGS='-m queue -x')"
+	@echo "             (installs Chromium for the browser tests when it can: root + apt-get)"
 	@echo "make bench   run every bench/*.py script"
 	@echo "make lint    ruff check"
 
@@ -43,8 +44,24 @@ demo: $(INSTALLED)
 	$(PY) manage.py seed_demo
 	exec $(PY) bin/demo.py
 
-test: $(INSTALLED)
+test: $(INSTALLED) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/status/test_browser.py) drive Debian's Chromium through Playwright.
+# It is installed here when it can be (root with apt-get); otherwise those tests skip and name
+# the missing browser. On CI (CI=true) they fail instead of skipping.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -x "$${CHROMIUM_PATH:-}" ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+			|| echo "Could not install Chromium: the browser tests will skip" >&2; \
+	else \
+		echo "Chromium is not installed and cannot be installed here (needs root and apt-get):" \
+			"the browser tests will skip" >&2; \
+	fi
 
 # Benchmarks are standalone scripts run from the project root; files starting with `_` are
 # shared helpers, not benchmarks.

@@ -1,5 +1,6 @@
-"""The staff roles, as groups of model permissions. Applied by a data migration
-(billing/migrations/0004_roles.py); tests/billing/test_roles.py checks each role.
+"""The staff roles, as groups of model permissions. Applied by data migrations
+(billing/migrations/0004_roles.py, again in 0005_roles_ledger.py for the ledger's new models);
+tests/billing/test_roles.py checks each role.
 
 Superusers need no group: they alone may change packages (billing.admin.packages). Credentials
 are never shown to anybody, whatever their role (shops/admin.py keeps them write-only).
@@ -28,7 +29,12 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "integrator.link": VIEW,
         "integrator.cursor": VIEW,
         "ledger.payout": ("view", "change"),
-        "ledger.payoutline": VIEW,
+        "ledger.payoutline": ("view", "change"),
+        "ledger.ledgeritem": ("view", "change"),
+        "ledger.allocation": VIEW,
+        "ledger.importedfile": VIEW,
+        "ledger.ledgerevent": VIEW,
+        "ledger.accountplan": EDIT,
         "ledger.voucher": VIEW,
         "ledger.voucherrow": VIEW,
         "django_q.task": VIEW,
@@ -82,9 +88,16 @@ def apply_roles(apps: Any, schema_editor: Any = None) -> None:
             for app_label, model in [key.split(".")]
             for action in actions
         ]
+        # An earlier migration that applies the roles runs before later models exist: their
+        # permissions are skipped then, and the migration that follows them applies them.
         permissions = [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            found
             for app_label, codename in wanted
+            if (
+                found := Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                ).first()
+            )
         ]
         group, _created = Group.objects.get_or_create(name=name)
         group.permissions.set(permissions)

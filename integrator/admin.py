@@ -30,7 +30,13 @@ from billing.admin import (
 )
 from integrator import rules
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
-from integrator.services import JobNotAllowed, job_cancel, job_enqueue, job_retry
+from integrator.services import (
+    JobNotAllowed,
+    job_cancel,
+    job_enqueue,
+    job_retry,
+    job_retry_items,
+)
 from shops.models import Connection
 
 # --- Integrations ------------------------------------------------------------------------------
@@ -58,7 +64,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
     autocomplete_fields = ["customer", "erp", "gateway"]
     filter_horizontal = ["shops"]
     readonly_fields = ["flow_table", "created_at"]
-    actions = ["transfer_orders_now"]
+    actions = ["transfer_orders_now", "initial_sync_dry_run", "initial_sync_real_run"]
     fieldsets = [
         (None, {"fields": ["customer", "name", "enabled"]}),
         (_("Flow"), {"fields": ["flow", "flow_table", "order_target", "trigger_statuses"]}),
@@ -116,6 +122,46 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
                 else gettext("%(integration)s: job #%(job)d was already queued or running.")
             )
             self.message_user(request, text % {"integration": integration, "job": job.pk})
+
+    @admin.action(description=_("Initial product sync: dry run (lists, changes nothing)"))
+    def initial_sync_dry_run(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        self._initial_sync(request, queryset, dry_run=True)
+
+    @admin.action(description=_("Initial product sync: real run"))
+    def initial_sync_real_run(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        self._initial_sync(request, queryset, dry_run=False)
+
+    def _initial_sync(
+        self, request: HttpRequest, queryset: QuerySet[Integration], *, dry_run: bool
+    ) -> None:
+        # The way products go in the flow; the command line can choose the other way.
+        for integration in queryset.select_related("customer"):
+            direction = rules.direction(integration, SyncJob.Kind.PRODUCTS) or rules.SHOP_TO_ERP
+            try:
+                job, created = job_enqueue(
+                    integration=integration,
+                    kind=SyncJob.Kind.INITIAL_PRODUCTS,
+                    trigger=SyncJob.Trigger.MANUAL,
+                    user=request.user,
+                    options={"direction": direction, "dry_run": dry_run},
+                )
+            except JobNotAllowed as exc:
+                self.message_user(request, f"{integration}: {exc}", messages.WARNING)
+                continue
+            text = (
+                gettext("%(integration)s: job #%(job)d queued (%(direction)s).")
+                if created
+                else gettext("%(integration)s: job #%(job)d was already queued or running.")
+            )
+            self.message_user(
+                request,
+                text
+                % {
+                    "integration": integration,
+                    "job": job.pk,
+                    "direction": rules.DIRECTION_LABELS[direction],
+                },
+            )
 
 
 # --- Sync jobs ---------------------------------------------------------------------------------
@@ -470,6 +516,7 @@ class SyncItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[SyncItem]):
     list_filter = ["outcome", "object_type"]
     search_fields = ["key", "message", "remote_id"]
     show_full_result_count = False
+    actions = ["retry_items"]
     fields = [
         "job",
         "object_type",
@@ -489,6 +536,51 @@ class SyncItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[SyncItem]):
     @admin.display(description=_("outcome"), ordering="outcome")
     def outcome_badge(self, obj: SyncItem) -> SafeString:
         return _badge(OUTCOME_COLOURS.get(obj.outcome, "#666666"), obj.get_outcome_display())
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("integrator.change_syncjob")
+
+    @admin.action(description=_("Retry the selected failed items"), permissions=["retry"])
+    def retry_items(self, request: HttpRequest, queryset: QuerySet[SyncItem]) -> None:
+        """One retry job per job the items came from, with only those items' keys
+        (services.job_retry_items); items that did not fail are left alone."""
+        keys_by_job: dict[int, list[str]] = {}
+        for job_id, key in queryset.filter(outcome=SyncItem.Outcome.FAILED).values_list(
+            "job_id", "key"
+        ):
+            keys_by_job.setdefault(job_id, []).append(key)
+        if not keys_by_job:
+            self.message_user(
+                request,
+                gettext("None of the selected items failed: nothing to retry."),
+                messages.WARNING,
+            )
+            return
+        for job in SyncJob.objects.filter(pk__in=keys_by_job).select_related("integration"):
+            try:
+                retry = job_retry_items(job=job, keys=keys_by_job[job.pk], user=request.user)
+            except JobNotAllowed as exc:
+                self.message_user(request, f"#{job.pk}: {exc}", messages.WARNING)
+                continue
+            if retry is None:
+                continue
+            if retry.retry_of_id == job.pk:
+                self.message_user(
+                    request,
+                    gettext("Job #%(job)d: %(n)d item(s) retried as job #%(retry)d.")
+                    % {"job": job.pk, "n": len(retry.options.get("only", [])), "retry": retry.pk},
+                )
+            else:
+                # Two jobs of one kind never run at once: these items wait for that one to end.
+                self.message_user(
+                    request,
+                    gettext(
+                        "Job #%(job)d: job #%(retry)d of the same kind is already waiting; "
+                        "retry these items again once it has finished."
+                    )
+                    % {"job": job.pk, "retry": retry.pk},
+                    messages.WARNING,
+                )
 
     @admin.display(description=_("message"))
     def short_message(self, obj: SyncItem) -> str:
@@ -532,3 +624,4 @@ class CursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Cursor]):
 
 
 # The merchants' status pages (issue 7): links, merchant logins, notices.
+from integrator import admin_status  # noqa: E402, F401

@@ -474,3 +474,34 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.key}"
+
+
+# --- Webhooks received from shops (issue 4) ------------------------------------------------------
+
+
+class WebhookEvent(models.Model):
+    """A webhook a shop delivered to us. Shops redeliver until they see a 2xx (and sometimes
+    after): the unique (connection, webhook id) row is what makes a redelivery queue nothing
+    twice. The body is not kept: it holds the shopper's data, and the job reads the order from
+    the shop anyway."""
+
+    connection = models.ForeignKey(
+        Connection, verbose_name=_("connection"), on_delete=models.CASCADE, related_name="+"
+    )
+    webhook_id = models.CharField(_("webhook id"), max_length=100)
+    topic = models.CharField(_("topic"), max_length=100, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    jobs = models.JSONField(_("jobs queued"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "webhook_id"], name="one_event_per_webhook_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic or '?'} {self.webhook_id}"

@@ -79,7 +79,8 @@ def _redis_depth() -> int:
         socket_timeout=REDIS_TIMEOUT_SECONDS,
     )
     try:
-        return int(client.llen(Conf.CLUSTER_NAME) or 0)
+        # The list django_q.brokers.redis_broker.Redis pushes tasks onto.
+        return int(client.llen(f"django_q:{Conf.CLUSTER_NAME}:q") or 0)
     except redis.RedisError as exc:
         raise QueueUnreachable from exc
     finally:

@@ -106,6 +106,36 @@ def job_retry(*, job: SyncJob, user: AbstractBaseUser | None) -> SyncJob | None:
     return retry
 
 
+def job_retry_items(
+    *, job: SyncJob, keys: list[str], user: AbstractBaseUser | None
+) -> SyncJob | None:
+    """A retry job for some of `job`'s failed items only (`options["only"]` = their keys), e.g.
+    the orders support fixed one by one. Keys that did not fail in `job` are ignored: what went
+    through must not be looked at again. The new job records who asked (started_by), for which
+    job (retry_of) and which items (options): that is the audit trail. Returns None when none of
+    the keys failed in `job`."""
+    failed = set(job.items.filter(outcome=SyncItem.Outcome.FAILED).values_list("key", flat=True))
+    wanted = sorted(failed & {str(k) for k in keys})
+    if not wanted:
+        return None
+    retry, _created = job_enqueue(
+        integration=job.integration,
+        kind=job.kind,
+        trigger=SyncJob.Trigger.RETRY,
+        user=user,
+        options={**job.options, "only": wanted},
+        retry_of=job,
+    )
+    logger.info(
+        "Job %s: %s retried %d item(s) as job %s",
+        job.pk,
+        user.get_username() if user else "system",
+        len(wanted),
+        retry.pk,
+    )
+    return retry
+
+
 def job_cancel(*, job: SyncJob, user: AbstractBaseUser | None) -> bool:
     """Cancel a queued or running job. A running flow notices at its next progress update."""
     who = user.get_username() if user else "system"

@@ -131,7 +131,9 @@ def organisation_number(n: int) -> str:
 # --- Settlement ledger (tests/ledger) --------------------------------------------------------
 
 
-def gateway_integration(owner: Customer, platform: str, flow: str = "plus", **fields: Any) -> Integration:
+def gateway_integration(
+    owner: Customer, platform: str, flow: str = "plus", **fields: Any
+) -> Integration:
     """A Plus or Basic/Pay integration: the customer's Visma and one payment gateway."""
     erp = fields.pop("erp", None) or connection(owner, "visma", name=f"Visma {platform}")
     gateway = connection(owner, platform, name=fields.pop("gateway_name", platform.title()))

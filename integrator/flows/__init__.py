@@ -17,6 +17,13 @@ class FlowNotAvailable(Exception):
 # Which function runs a job of each kind: one module per entity, one line here.
 FLOWS: dict[str, str] = {
     SyncJob.Kind.ORDERS: "integrator.flows.orders.transfer_orders",
+    SyncJob.Kind.PRODUCTS: "integrator.flows.products.sync_products",
+    SyncJob.Kind.PRICES: "integrator.flows.prices.sync_prices",
+    SyncJob.Kind.PRICE_LISTS: "integrator.flows.prices.sync_price_lists",
+    SyncJob.Kind.INITIAL_PRODUCTS: "integrator.flows.initial_sync.initial_products",
+    SyncJob.Kind.STOCK: "integrator.flows.stock.push_stock",
+    SyncJob.Kind.ORDER_STATUS: "integrator.flows.order_status.send_order_statuses",
+    SyncJob.Kind.PAYOUTS: "ledger.payout_runs.book_payouts_job",
 }
 
 

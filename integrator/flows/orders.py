@@ -3,55 +3,47 @@
 For every order: a local intent (a pending Link carrying the natural key `YourReference`) is
 committed before anything is written to Visma. A retry that finds a pending link searches Visma by
 that key before it creates, so a crash or a lost response can delay an order, never duplicate it.
+
+What the order becomes (an invoice or a Visma order), the checks before any write, and the
+customer: order_documents.py and order_customers.py. Multishop routing: integrator/routing.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from decimal import Decimal
+from typing import Any
 
-from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.quota import record_transferred_order
 from integrator import services
+from integrator.flows import FlowNotAvailable
+from integrator.flows.order_customers import customer_number, ensure_customer
+from integrator.flows.order_documents import (
+    Document,
+    OrderRejected,
+    booking_date,
+    check_period,
+    create,
+    find_existing,
+    rows_for,
+)
+from integrator.flows.order_run import CALL_ATTEMPTS, OrderRun, back_off
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
-from integrator.plugins import Pipeline
-from shops.clients.errors import (
-    ApiError,
-    AuthExpired,
-    NotFound,
-    OutcomeUnknown,
-    RateLimited,
-    RemoteDown,
-)
+from integrator.routing import Route, RoutingInvalid, origin, route_for
+from shops.clients.errors import ApiError, AuthExpired, OutcomeUnknown, RateLimited, RemoteDown
 from shops.clients.registry import client_for
-from shops.clients.types import (
-    ErpInvoice,
-    NewErpCustomer,
-    NewInvoiceDraft,
-    NewInvoiceRow,
-    ShopCustomer,
-    ShopOrder,
-)
+from shops.clients.types import ShopOrder
 from shops.models import Connection
 
+__all__ = ["customer_number", "transfer_orders", "your_reference"]
+
 ENTITY_ORDER = "order"
-ENTITY_CUSTOMER = "customer"
-DEFAULT_SHIPPING_ARTICLE = "FRAKT"
 CANCELLED_STATUSES = {"cancelled", "canceled"}
-
-# Trouble that says nothing about the order itself: worth another try after a pause. If it
-# lasts, the remote system is down (stop the job; the cursor waits) or, for a lost response,
-# the order's link stays pending for the next run to resolve.
-TRANSIENT_ERRORS = (RemoteDown, RateLimited, OutcomeUnknown)
+# A lost answer (the write may or may not have happened) restarts the order from a search by its
+# YourReference, this many times in all; after that its link stays pending for the next run.
 ITEM_ATTEMPTS = 4
-
-
-class OrderRejected(Exception):
-    """This order cannot be transferred as it is; the reason is for support staff to read."""
 
 
 def your_reference(shop: Connection, order: ShopOrder) -> str:
@@ -59,67 +51,126 @@ def your_reference(shop: Connection, order: ShopOrder) -> str:
     return f"WEB-{shop.pk}-{order.order_number}"
 
 
-def customer_number(shop: Connection, customer: ShopCustomer) -> str:
-    """Ours, at most 16 characters, stable per shop customer (guests by e-mail)."""
-    basis = customer.shop_customer_id or customer.email.strip().lower() or customer.name
-    if customer.shop_customer_id and len(customer.shop_customer_id) <= 10:
-        return f"W{shop.pk}-{customer.shop_customer_id}"[:16]
-    return f"W{shop.pk}-" + hashlib.sha1(basis.encode()).hexdigest()[: 16 - len(f"W{shop.pk}-")]
+def item_key(run: OrderRun, shop: Connection, order: ShopOrder) -> str:
+    """The order number; with several shops, prefixed by the shop's id (`12:1001`), because
+    two shops may both have an order 1001. A retry's `only` understands both forms."""
+    return f"{shop.pk}:{order.order_number}" if run.multishop else order.order_number
 
 
 def transfer_orders(job: SyncJob) -> None:
     """Per shop: first finish what earlier runs left pending, then either the orders a retry
-    names (`options["only"]`, order numbers) or everything new since the cursor."""
+    names (`options["only"]`) or everything new since the cursor."""
     integration = job.integration
-    erp = client_for(integration.erp)
-    job.plugins = Pipeline.for_integration(integration)
-    only = [str(n) for n in job.options.get("only", [])]
+    try:
+        run = OrderRun.start(job, client_for(integration.erp))
+    except RoutingInvalid as exc:
+        raise FlowNotAvailable(str(exc)) from exc
+    only = _only(job.options.get("only"))
     for shop_connection in integration.shops.filter(enabled=True):
         shop = client_for(shop_connection)
-        _resume_pending(job, shop_connection, shop, erp)
-        if only:
-            for order in shop.orders_by_number(only):
-                _consider(job, shop_connection, erp, order)
-            services.job_progress(job)
+        run.channel_names[shop_connection.pk] = _channel_names(run, shop)
+        _resume_pending(run, shop_connection, shop)
+        if only is not None:
+            numbers = only.get(shop_connection.pk, []) + only.get(None, [])
+            if numbers:
+                orders = run.call(shop.orders_by_number, numbers)
+                _transfer_page(run, shop_connection, orders)
+                services.job_progress(job)
         else:
-            _poll(job, shop_connection, shop, erp)
+            _poll(run, shop_connection, shop)
         shop_connection.record_success()
-    integration.erp.record_success()
+    if not run.merchant_told:
+        integration.erp.record_success()
 
 
-def _poll(job: SyncJob, shop_connection: Connection, shop, erp) -> None:
+def _only(entries: list[Any] | None) -> dict[int | None, list[str]] | None:
+    """A retry's order keys by shop connection id (None: look in every shop)."""
+    if entries is None:
+        return None
+    by_shop: dict[int | None, list[str]] = {}
+    for entry in map(str, entries):
+        shop, sep, number = entry.partition(":")
+        if sep and shop.isdigit():
+            by_shop.setdefault(int(shop), []).append(number)
+        else:
+            by_shop.setdefault(None, []).append(entry)
+    return by_shop
+
+
+def _channel_names(run: OrderRun, shop: Any) -> dict[str, str]:
+    """A Jetshop client's channels, to tag orders by channel; {} for shops without channels.
+    Only a label: when the shop cannot say, orders are tagged by channel id alone."""
+    if not hasattr(shop, "channels"):
+        return {}
+    try:
+        return {c.id: c.name for c in run.call(shop.channels)}
+    except AuthExpired:
+        raise
+    except ApiError:
+        return {}
+
+
+def _poll(run: OrderRun, shop_connection: Connection, shop: Any) -> None:
     cursor, _created = Cursor.objects.get_or_create(
-        integration=job.integration, connection=shop_connection, entity=ENTITY_ORDER
+        integration=run.integration, connection=shop_connection, entity=ENTITY_ORDER
     )
-    for page in shop.iter_orders(cursor.value):
-        for order in page.orders:
-            _consider(job, shop_connection, erp, order)
-        services.job_progress(job)
-        # Saved per page: a crash re-reads at most one page, and the links make that harmless.
-        cursor.value = page.next_cursor
-        cursor.save(update_fields=["value", "updated_at"])
+    failures = 0
+    while True:
+        try:
+            for page in shop.iter_orders(cursor.value):
+                _transfer_page(run, shop_connection, page.orders)
+                services.job_progress(run.job)
+                # Saved per page: a crash re-reads at most one page, and the links make that
+                # harmless.
+                cursor.value = page.next_cursor
+                cursor.save(update_fields=["value", "updated_at"])
+                failures = 0
+            return
+        except (RemoteDown, RateLimited) as exc:
+            # A page (or an order on it) met trouble that outlasted its own retries: start again
+            # from the saved cursor after a pause, until it fails that often in a row.
+            failures += 1
+            if failures >= CALL_ATTEMPTS:
+                raise
+            back_off(exc, failures)
 
 
-def _resume_pending(job: SyncJob, shop_connection: Connection, shop, erp) -> None:
+def _resume_pending(run: OrderRun, shop_connection: Connection, shop: Any) -> None:
     """Orders whose transfer was interrupted (crash, lost response) lie behind the cursor:
     fetch them by id and transfer them, which searches Visma before creating anything."""
     pending = list(
         Link.objects.filter(
-            integration=job.integration,
+            integration=run.integration,
             entity=ENTITY_ORDER,
             source_connection=shop_connection,
+            target_connection=run.integration.erp,
             state=Link.State.PENDING,
         ).values_list("source_id", flat=True)
     )
     if pending:
-        for order in shop.orders_by_id(pending):
-            transfer_order(job, shop_connection, erp, order)
-        services.job_progress(job)
+        _transfer_page(run, shop_connection, run.call(shop.orders_by_id, pending), force=True)
+        services.job_progress(run.job)
 
 
-def _consider(job: SyncJob, shop_connection: Connection, erp, order: ShopOrder) -> None:
-    if _triggers_transfer(job.integration, order):
-        transfer_order(job, shop_connection, erp, order)
+def _transfer_page(
+    run: OrderRun, shop: Connection, orders: list[ShopOrder], *, force: bool = False
+) -> None:
+    """Transfer the orders the integration's statuses select (all of them when `force`: an
+    order with a pending link was selected once and must be finished)."""
+    wanted = [o for o in orders if force or _triggers_transfer(run.integration, o)]
+    # One query for the page's links, not one per order.
+    links = {
+        link.source_id: link
+        for link in Link.objects.filter(
+            integration=run.integration,
+            entity=ENTITY_ORDER,
+            source_connection=shop,
+            target_connection=run.integration.erp,
+            source_id__in=[o.shop_order_id for o in wanted],
+        )
+    }
+    for order in wanted:
+        transfer_order(run, shop, order, links.get(order.shop_order_id))
 
 
 def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
@@ -129,143 +180,117 @@ def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
     return not integration.trigger_statuses or order.status in integration.trigger_statuses
 
 
-def transfer_order(job: SyncJob, shop: Connection, erp, order: ShopOrder) -> None:
-    """Transfer one order, or record why not. Transient trouble (a 5xx, a 429, a lost response)
-    is retried here with back-off; every retry starts by searching Visma, so it never doubles.
-    The integration's plugins change what is sent, never the keys it is found by."""
-    changed, left_out_by = job.plugins.order(order) if hasattr(job, "plugins") else (order, "")
+def transfer_order(run: OrderRun, shop: Connection, order: ShopOrder, link: Link | None) -> None:
+    """Transfer one order, or record why not. A lost answer is retried here with back-off;
+    every retry starts by searching Visma, so it never doubles. The integration's plugins change
+    what is sent, never the keys it is found by."""
+    key = item_key(run, shop, order)
+    changed, left_out_by = run.plugins.order(order)
     if changed is None:
-        services.item_record(
-            job,
-            object_type=ENTITY_ORDER,
-            key=order.order_number,
-            outcome=SyncItem.Outcome.SKIPPED,
-            message=_("Left out by the plugin %(name)s.") % {"name": left_out_by},
+        _record(
+            run,
+            key,
+            SyncItem.Outcome.SKIPPED,
+            _("Left out by the plugin %(name)s.") % {"name": left_out_by},
         )
         return
+    if link is not None and link.state == Link.State.DONE:
+        _record(run, key, SyncItem.Outcome.SKIPPED, _("Already transferred."), link.target_id)
+        return
+    reference = your_reference(shop, order)
+    route = route_for(run.routes, shop, order)
+    names = run.channel_names.get(shop.pk, {})
+    where = origin(shop, order, names) if run.multishop or len(names) > 1 else ""
     for attempt in range(1, ITEM_ATTEMPTS + 1):
-        link = _order_link(job, shop, order)
-        if link and link.state == Link.State.DONE:
-            services.item_record(
-                job,
-                object_type=ENTITY_ORDER,
-                key=order.order_number,
-                outcome=SyncItem.Outcome.SKIPPED,
-                message=_("Already transferred."),
-                remote_id=link.target_id,
-            )
-            return
+        if attempt > 1:
+            link = _order_link(run, shop, order)  # an attempt that failed may have written it
         try:
-            invoice = _transfer(job, shop, erp, changed, your_reference(shop, order), link)
+            document = _transfer(run, shop, changed, reference, link, route, where)
         except OrderRejected as exc:
-            _item_failed(job, order, str(exc))
+            _record(run, key, SyncItem.Outcome.FAILED, str(exc))
             return
         except AuthExpired:
-            raise
-        except TRANSIENT_ERRORS as exc:
+            raise  # and ModuleMissing: only the merchant can fix it; the job stops and says so
+        except OutcomeUnknown as exc:
             if attempt == ITEM_ATTEMPTS:
-                if isinstance(exc, OutcomeUnknown):
-                    # The link stays pending: the next run searches Visma and finishes it.
-                    _item_failed(job, order, exc.message, exc.exchange)
-                    return
-                raise  # the remote side is down or throttling us: stop, the cursor waits
-            _back_off(exc, attempt)
+                # The link stays pending: the next run searches Visma and finishes it.
+                _record(run, key, SyncItem.Outcome.FAILED, exc.message, detail=exc.exchange)
+                return
+            back_off(exc, attempt)
             continue
         except ApiError as exc:
-            _item_failed(job, order, exc.message, exc.exchange)
+            if exc.retryable:
+                raise  # still down or throttling after every retry: stop, the cursor waits
+            if exc.needs_merchant:  # a closed period: the merchant must open it
+                run.integration.erp.record_error(exc.message, needs_merchant=True)
+                run.merchant_told = True
+            _record(run, key, SyncItem.Outcome.FAILED, exc.message, detail=exc.exchange)
             return
-        services.item_record(
-            job,
-            object_type=ENTITY_ORDER,
-            key=order.order_number,
-            outcome=SyncItem.Outcome.TRANSFERRED,
-            message=_("Customer invoice %(number)s") % {"number": invoice.invoice_number},
-            remote_id=invoice.id,
-        )
+        message = f"{document.description} · {where}" if where else document.description
+        detail = _routing_detail(shop, order, route) if where or route.key else None
+        _record(run, key, SyncItem.Outcome.TRANSFERRED, message, document.id, detail)
         # Counted against the package quota once per order, however often it is retried.
         record_transferred_order(
-            customer=job.integration.customer,
-            reference=your_reference(shop, order),
-            transferred_at=timezone.now(),
+            customer=run.integration.customer, reference=reference, transferred_at=timezone.now()
         )
         return
-
-
-def _order_link(job: SyncJob, shop: Connection, order: ShopOrder) -> Link | None:
-    return Link.objects.filter(
-        integration=job.integration,
-        entity=ENTITY_ORDER,
-        source_connection=shop,
-        source_id=order.shop_order_id,
-        target_connection=job.integration.erp,
-    ).first()
-
-
-def _item_failed(job: SyncJob, order: ShopOrder, message: str, detail=None) -> None:
-    services.item_record(
-        job,
-        object_type=ENTITY_ORDER,
-        key=order.order_number,
-        outcome=SyncItem.Outcome.FAILED,
-        message=message,
-        detail=detail,
-    )
-
-
-def _back_off(exc: ApiError, attempt: int) -> None:
-    base = settings.SYNC_RETRY_BACKOFF
-    wait = getattr(exc, "retry_after", 0) or base * 2 ** (attempt - 1)
-    time.sleep(min(wait, 30 * base))
 
 
 def _transfer(
-    job: SyncJob, shop: Connection, erp, order: ShopOrder, reference: str, link: Link | None
-) -> ErpInvoice:
-    integration = job.integration
+    run: OrderRun,
+    shop: Connection,
+    order: ShopOrder,
+    reference: str,
+    link: Link | None,
+    route: Route,
+    where: str,
+) -> Document:
     if link is not None:
         # An earlier attempt wrote the intent and then its outcome was lost: look before creating.
-        found = _find_existing(erp, reference)
+        found = find_existing(run, reference)
         if found is not None:
             _link_done(link, found.id)
             return found
-    rows = _invoice_rows(integration, erp, order)  # reads only: rejects before any write
+    # Reads and checks only: an order that cannot be booked is refused before any write.
+    rows = rows_for(run, order, route, where)
     if order.customer.billing is None:
         raise OrderRejected(_("The order has no billing address."))
+    check_period(run, booking_date(order))
     if link is None:
-        link, _created = Link.objects.get_or_create(
-            integration=integration,
-            entity=ENTITY_ORDER,
-            source_connection=shop,
-            source_id=order.shop_order_id,
-            target_connection=integration.erp,
-            defaults={"natural_key": reference, "state": Link.State.PENDING},
-        )
-    customer_id = _ensure_customer(integration, shop, erp, order)
-    draft = erp.create_invoice_draft(
-        NewInvoiceDraft(
-            customer_id=customer_id,
-            your_reference=reference,
-            customer_is_private_person=not order.customer.is_company,
-            invoice_address=order.customer.billing,
-            delivery_address=order.customer.shipping,
-            invoice_date=order.created_at.date(),
-            rows=rows,
-        )
-    )
-    invoice = erp.convert_invoice_draft(draft.id)
-    _link_done(link, invoice.id)
-    return invoice
+        link = _new_link(run, shop, order, reference)
+    customer_id = ensure_customer(run, shop, order, route)
+    document = create(run, order, customer_id=customer_id, reference=reference, rows=rows)
+    _link_done(link, document.id)
+    return document
 
 
-def _find_existing(erp, reference: str) -> ErpInvoice | None:
-    invoice = erp.find_invoice(reference)
-    if invoice is not None:
-        return invoice
-    draft = erp.find_invoice_draft(reference)
-    if draft is not None:
-        # The draft was created but not converted before the crash: finish the job it started.
-        return erp.convert_invoice_draft(draft.id)
-    return None
+def _new_link(run: OrderRun, shop: Connection, order: ShopOrder, reference: str) -> Link:
+    try:
+        with transaction.atomic():
+            return Link.objects.create(
+                integration=run.integration,
+                entity=ENTITY_ORDER,
+                source_connection=shop,
+                source_id=order.shop_order_id,
+                target_connection=run.integration.erp,
+                natural_key=reference,
+                state=Link.State.PENDING,
+            )
+    except IntegrityError:
+        # Written meanwhile by a worker that took over this job: theirs is the intent.
+        existing = _order_link(run, shop, order)
+        assert existing is not None
+        return existing
+
+
+def _order_link(run: OrderRun, shop: Connection, order: ShopOrder) -> Link | None:
+    return Link.objects.filter(
+        integration=run.integration,
+        entity=ENTITY_ORDER,
+        source_connection=shop,
+        source_id=order.shop_order_id,
+        target_connection=run.integration.erp,
+    ).first()
 
 
 def _link_done(link: Link, target_id: str) -> None:
@@ -274,80 +299,29 @@ def _link_done(link: Link, target_id: str) -> None:
     link.save(update_fields=["target_id", "state", "updated_at"])
 
 
-def _invoice_rows(integration: Integration, erp, order: ShopOrder) -> list[NewInvoiceRow]:
-    """The invoice rows, or OrderRejected naming the row that cannot be booked as it is."""
-    if not order.rows:
-        raise OrderRejected(_("The order has no rows."))
-    shipping_number = integration.options.get("shipping_article", DEFAULT_SHIPPING_ARTICLE)
-    # Rows without an article number (a payment fee, a gift wrap) go on this article if set.
-    fee_number = integration.options.get("fee_article", "")
-    rows = []
-    articles: dict[str, str] = {}
-    for row in order.rows:
-        if not row.vat_rate_known:
-            raise OrderRejected(
-                _("Row %(text)s: the shop gives no VAT rate, and we never guess one.")
-                % {"text": row.description}
-            )
-        number = shipping_number if row.is_shipping else (row.article_number or fee_number)
-        if not number:
-            raise OrderRejected(
-                _("Row %(text)s has no article number.") % {"text": row.description}
-            )
-        if number not in articles:
-            try:
-                article = erp.find_article(number)
-            except NotFound:
-                article = None
-            if article is None:
-                raise OrderRejected(
-                    _("Article %(number)s does not exist in the accounting system.")
-                    % {"number": number}
-                )
-            articles[number] = article.id
-        rows.append(
-            NewInvoiceRow(
-                article_id=articles[number],
-                text=row.description,
-                quantity=row.quantity,
-                unit_price=row.unit_price,
-                discount_percent=row.discount_percent or Decimal("0"),
-            )
-        )
-    return rows
+def _routing_detail(shop: Connection, order: ShopOrder, route: Route) -> dict[str, Any]:
+    return {
+        "shop": {"id": shop.pk, "name": shop.name, "platform": shop.platform},
+        "channel": order.channel,
+        "route": route.key,
+        "customer_number_prefix": route.customer_number_prefix,
+    }
 
 
-def _ensure_customer(integration: Integration, shop: Connection, erp, order: ShopOrder) -> str:
-    """The ERP customer id for the order's buyer: matched by our customer number, else created.
-    Creation follows the same intent-then-write rule as orders."""
-    number = customer_number(shop, order.customer)
-    link, created = Link.objects.get_or_create(
-        integration=integration,
-        entity=ENTITY_CUSTOMER,
-        source_connection=shop,
-        source_id=number,
-        target_connection=integration.erp,
-        defaults={"natural_key": number, "state": Link.State.PENDING},
+def _record(
+    run: OrderRun,
+    key: str,
+    outcome: str,
+    message: str,
+    remote_id: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    services.item_record(
+        run.job,
+        object_type=ENTITY_ORDER,
+        key=key,
+        outcome=outcome,
+        message=message,
+        remote_id=remote_id,
+        detail=detail,
     )
-    if link.state == Link.State.DONE:
-        return link.target_id
-    existing = erp.find_customer(number)
-    if existing is None:
-        customer = order.customer
-        existing = erp.create_customer(
-            NewErpCustomer(
-                customer_number=number,
-                name=customer.name,
-                is_private_person=not customer.is_company,
-                email=customer.email,
-                phone=customer.phone,
-                organisation_number=customer.organisation_number,
-                vat_number=customer.vat_number,
-                invoice_address=customer.billing,
-                delivery_address=customer.shipping,
-                currency=order.currency,
-                terms_of_payment_id=erp.default_terms_of_payment_id(),
-            )
-        )
-    _link_done(link, existing.id)
-    return existing.id

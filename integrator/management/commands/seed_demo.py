@@ -90,6 +90,7 @@ class Command(BaseCommand):
 
         self._history(books_flow)
         self._seed_ledger(coffee, klarna)
+        self._seed_ledger(fashion, payments)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Customer.objects.count()} customers, "

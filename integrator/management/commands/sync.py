@@ -18,15 +18,29 @@ class Command(BaseCommand):
         )
         parser.add_argument("--now", action="store_true", help="Run in the foreground.")
         parser.add_argument("--json", action="store_true", help="Print a one-line summary.")
+        # Only for --entity initial_products: which way, and whether only to list what it would do.
+        parser.add_argument("--direction", choices=["shop_to_erp", "erp_to_shop"])
+        parser.add_argument("--dry-run", action="store_true", help="List, change nothing.")
 
     def handle(self, *args, integration, entity, now, json: bool, **options):
         try:
             target = Integration.objects.select_related("customer").get(pk=integration)
         except Integration.DoesNotExist as exc:
             raise CommandError(f"No integration with id {integration}.") from exc
+        job_options = {}
+        if entity == SyncJob.Kind.INITIAL_PRODUCTS:
+            if not options.get("direction"):
+                raise CommandError("The initial product sync needs --direction.")
+            job_options = {"direction": options["direction"], "dry_run": options["dry_run"]}
+        elif options.get("direction") or options.get("dry_run"):
+            raise CommandError("--direction and --dry-run are for --entity initial_products.")
         try:
             job, created = services.job_enqueue(
-                integration=target, kind=entity, trigger=SyncJob.Trigger.COMMAND, queue=not now
+                integration=target,
+                kind=entity,
+                trigger=SyncJob.Trigger.COMMAND,
+                options=job_options,
+                queue=not now,
             )
         except services.JobNotAllowed as exc:
             raise CommandError(str(exc)) from exc
