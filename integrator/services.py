@@ -262,7 +262,7 @@ def job_run(*, job_id: int, progress: Callable[[SyncJob], None] | None = None) -
     except ApiError as exc:
         _finish(job, SyncJob.Status.FAILED, error=exc.message, detail=exc.exchange)
         if exc.needs_merchant:
-            job.integration.erp.record_error(exc.message, needs_merchant=True)
+            _tell_merchant(job.integration, exc)
         return job
     except FlowNotAvailable as exc:
         _finish(job, SyncJob.Status.FAILED, error=str(exc))
@@ -278,6 +278,22 @@ def job_run(*, job_id: int, progress: Callable[[SyncJob], None] | None = None) -
     )
     _finish(job, status, error=error)
     return job
+
+
+def _tell_merchant(integration: Integration, exc: ApiError) -> None:
+    """Mark the connection that refused us (expired authorisation, missing module, closed
+    period) as needing the merchant, and e-mail them once per incident."""
+    from integrator.notices import notify_connection_needs_merchant
+
+    url = (exc.exchange or {}).get("url", "")
+    candidates = [integration.erp, integration.gateway, *integration.shops.all()]
+    connection = next(
+        (c for c in candidates if c and url.startswith(c.base_url.rstrip("/") + "/")),
+        integration.erp,  # token endpoints live elsewhere; the ERP's is the usual one to expire
+    )
+    connection.record_error(exc.message, needs_merchant=True)
+    connection.refresh_from_db()
+    notify_connection_needs_merchant(connection)
 
 
 def _finish(job: SyncJob, status: str, *, error: str = "", detail: Any = None) -> None:
