@@ -168,6 +168,15 @@ SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@localhost")
 # Without it, one key is derived from SECRET_KEY (fine for a laptop; set your own in production).
 CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
 
+# --- The merchants' status page ---------------------------------------------------------------
+SITE_URL = env("SITE_URL", default="http://localhost:8000")  # in status links and e-mails
+# Requests per minute (0 switches a limit off); behind a proxy, name the header with the
+# client's address (e.g. HTTP_X_FORWARDED_FOR) so each merchant is counted, not the proxy.
+STATUS_RATE_LIMIT_PER_IP = env.int("STATUS_RATE_LIMIT_PER_IP", default=60)
+STATUS_RATE_LIMIT_PER_TOKEN = env.int("STATUS_RATE_LIMIT_PER_TOKEN", default=30)
+STATUS_LOGIN_RATE_LIMIT_PER_IP = env.int("STATUS_LOGIN_RATE_LIMIT_PER_IP", default=10)
+RATELIMIT_CLIENT_IP_HEADER = env("RATELIMIT_CLIENT_IP_HEADER", default="")
+
 # --- The loopback sandbox of the external APIs ----------------------------------------------
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8765")
 
