@@ -166,6 +166,7 @@ def _measure(root: str, count: int, rows: int) -> dict[str, Any]:
 
     from integrator import services
     from integrator.models import SyncJob
+    from shops.clients.base import ApiClient
 
     requests.post(f"{root}/_sandbox/reset", timeout=10).raise_for_status()
     integration = _integration(root)
@@ -176,8 +177,8 @@ def _measure(root: str, count: int, rows: int) -> dict[str, Any]:
         json={"shop": "norrsken", "orders": _orders(count, rows)},
         timeout=60,
     ).raise_for_status()
-    from shops.clients.base import ApiClient
 
+    # Counted around the measured job only: SQL statements, and HTTP requests to the sandbox.
     queries = 0
     sent = 0
     original_send = ApiClient.send

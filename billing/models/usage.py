@@ -67,7 +67,9 @@ class QuotaWarning(models.Model):
     """A quota warning that was due; the unique row is what makes it go out at most once."""
 
     class Level(models.IntegerChoices):
+        # xgettext:no-python-format
         NEARLY = 80, _("80 % of the quota")
+        # xgettext:no-python-format
         REACHED = 100, _("100 % of the quota")
 
     customer = models.ForeignKey(

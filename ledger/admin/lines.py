@@ -11,7 +11,7 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin import (
@@ -104,16 +104,16 @@ class PayoutLineAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelA
                     self.message_user(
                         request, f"{line}: {' '.join(exc.messages)}", messages.WARNING
                     )
-            self.message_user(request, _t("%(count)s lines marked handled.") % {"count": done})
+            self.message_user(request, gettext("%(count)s lines marked handled.") % {"count": done})
             return None
         return intermediate_page(
             request,
             self,
             queryset,
-            title=_t("Mark lines handled"),
+            title=gettext("Mark lines handled"),
             form=form,
             action="mark_handled",
-            button=_t("Mark handled"),
+            button=gettext("Mark handled"),
         )
 
     @admin.display(description=_("time"), ordering="occurred_at")
@@ -123,9 +123,9 @@ class PayoutLineAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelA
     @admin.display(description=_("net = gross − fee?"))
     def arithmetic(self, obj: PayoutLine) -> SafeString | str:
         if not obj.breaks_own_arithmetic:
-            return _t("Yes.")
+            return gettext("Yes.")
         return warning(
-            _t("No: the gateway says %(net)s, gross − fee is %(sum)s. Its figures are kept.")
+            gettext("No: the gateway says %(net)s, gross − fee is %(sum)s. Its figures are kept.")
             % {"net": money(obj.net), "sum": money(obj.gross - obj.fee)}
         )
 

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin import (
@@ -217,7 +217,7 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                 for totals in result.totals:
                     self.message_user(
                         request,
-                        _t(
+                        gettext(
                             "%(payouts)s payouts, %(lines)s lines in %(currency)s imported "
                             "(%(matched)s matched, %(unmatched)s unmatched); net %(net)s."
                         )
@@ -227,7 +227,7 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                 return HttpResponseRedirect(reverse("admin:ledger_payout_changelist"))
         context = {
             **self.admin_site.each_context(request),
-            "title": _t("Import a settlement file"),
+            "title": gettext("Import a settlement file"),
             "opts": self.model._meta,
             "form": form,
         }
@@ -243,7 +243,7 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                 continue
             self.message_user(
                 request,
-                _t("%(payout)s: %(matched)s matched, %(unmatched)s unmatched.")
+                gettext("%(payout)s: %(matched)s matched, %(unmatched)s unmatched.")
                 % {
                     "payout": payout.reference,
                     "matched": outcome.matched,
@@ -261,8 +261,8 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                 continue
             self.message_user(
                 request,
-                _t("%(payout)s booked: %(voucher)s.")
-                % {"payout": payout.reference, "voucher": voucher or _t("nothing to book")},
+                gettext("%(payout)s booked: %(voucher)s.")
+                % {"payout": payout.reference, "voucher": voucher or gettext("nothing to book")},
                 messages.SUCCESS,
             )
 
@@ -282,10 +282,10 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
             request,
             self,
             queryset,
-            title=_t("Set the exchange rate"),
+            title=gettext("Set the exchange rate"),
             form=form,
             action="set_rate",
-            button=_t("Set the rate"),
+            button=gettext("Set the rate"),
         )
 
     @admin.display(description=_("gateway"), ordering="connection__platform")
@@ -308,9 +308,9 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     @admin.display(description=_("can it be booked?"))
     def booking_check(self, obj: Payout) -> SafeString | str:
         if obj.status == Payout.Status.BOOKED:
-            return _t("Booked %(when)s.") % {"when": local_time(obj.booked_at)}
+            return gettext("Booked %(when)s.") % {"when": local_time(obj.booked_at)}
         found = booking.refusal(obj)
-        return _t("Yes.") if found is None else warning(found.reason)
+        return gettext("Yes.") if found is None else warning(found.reason)
 
     @admin.display(description=_("limits of this integration"))
     def limits(self, obj: Payout) -> SafeString | str:

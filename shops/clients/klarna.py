@@ -11,6 +11,16 @@ Amounts are integers in minor units and unsigned: the transaction's type says wh
 money went (Klarna's settlement docs: + sale, − return, − reversal, − fee, …). They are turned
 into signed Decimals here, once. `merchant_reference1` is the merchant's order number.
 
+Order Management API v1 (same host, same credentials), read only for the booking of Plus:
+- GET /ordermanagement/v1/orders/{order_id}   the order with its `order_lines` (reference, name,
+                                              quantity, unit_price, tax_rate in hundredths of a
+                                              percent, total_amount, total_tax_amount,
+                                              total_discount_amount: minor units, VAT included),
+                                              `refunds` (each with the lines that came back),
+                                              `billing_address` and `customer` (B2B:
+                                              organization_registration_id)
+A settlement transaction's `order_id` is Klarna's id of that order.
+
 Credentials: HTTP Basic with the merchant's API `username` and `password` (Merchant Portal →
 Settings → Klarna API credentials). There is no token to refresh: a 401 means the credentials
 were revoked, which only the merchant can fix.
@@ -23,14 +33,22 @@ import datetime
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
 from shops.clients.base import ApiClient
-from shops.clients.types import GatewayPayout, GatewayTransaction
+from shops.clients.types import (
+    GatewayOrder,
+    GatewayOrderLine,
+    GatewayPayout,
+    GatewayRefund,
+    GatewayTransaction,
+)
 
 PREFIX = "/settlements/v1"
+ORDERS = "/ordermanagement/v1/orders"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Which way each transaction type moves the merchant's money (Klarna's "calculation of the
 # settlement amount"). Fees are kept apart from amounts, so a payout's gross and fees add up.
@@ -159,6 +177,15 @@ class KlarnaClient(ApiClient):
             self._want_bytes = False
         return f"klarna-settlement-{payout_id}.csv", content
 
+    # --- orders (Order Management API) ------------------------------------------------------
+
+    def gateway_order(self, order_id: str) -> GatewayOrder:
+        """The order a settlement transaction belongs to (its `order_id`), with its lines and
+        refunds; NotFound when Klarna has no such order."""
+        if not order_id:
+            raise ValueError("A Klarna order id is required")
+        return _order(self.request("GET", f"{ORDERS}/{quote(order_id, safe='')}") or {})
+
     # --- Klarna → dataclasses ------------------------------------------------------------------
 
     def _payout(self, data: dict[str, Any]) -> GatewayPayout:
@@ -214,3 +241,43 @@ class KlarnaClient(ApiClient):
             provider="klarna",
             raw=data,
         )
+
+
+def _order_line(data: dict[str, Any]) -> GatewayOrderLine:
+    return GatewayOrderLine(
+        reference=str(data.get("reference") or ""),
+        name=str(data.get("name") or ""),
+        kind=str(data.get("type") or ""),
+        quantity=Decimal(str(data.get("quantity") or 0)),
+        unit_price=minor(data.get("unit_price")),
+        vat_rate=minor(data.get("tax_rate")).normalize(),  # 2500 → 25
+        total_amount=minor(data.get("total_amount")),
+        total_tax_amount=minor(data.get("total_tax_amount")),
+        total_discount_amount=minor(data.get("total_discount_amount")),
+    )
+
+
+def _refund(data: dict[str, Any]) -> GatewayRefund:
+    return GatewayRefund(
+        refund_id=str(data.get("refund_id") or ""),
+        amount=minor(data.get("refunded_amount")),
+        lines=tuple(_order_line(line) for line in data.get("order_lines") or []),
+    )
+
+
+def _order(data: dict[str, Any]) -> GatewayOrder:
+    customer = data.get("customer") or {}
+    billing = data.get("billing_address") or {}
+    return GatewayOrder(
+        order_id=str(data.get("order_id") or ""),
+        order_reference=str(data.get("merchant_reference1") or ""),
+        currency=str(data.get("purchase_currency") or "SEK"),
+        amount=minor(data.get("order_amount")),
+        lines=tuple(_order_line(line) for line in data.get("order_lines") or []),
+        refunds=tuple(_refund(refund) for refund in data.get("refunds") or []),
+        organisation_number=str(customer.get("organization_registration_id") or ""),
+        company_name=str(billing.get("organization_name") or ""),
+        country=str(billing.get("country") or data.get("purchase_country") or "").upper(),
+        provider="klarna",
+        raw=data,
+    )

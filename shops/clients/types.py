@@ -467,3 +467,40 @@ class ShopCapture:
     invoice_no: str  # the natural key: the shop refuses a second invoice with it
     amount: Decimal  # including VAT
     already_captured: bool  # an earlier attempt got through; nothing was captured now
+
+
+@dataclass(frozen=True)
+class GatewayOrderLine:
+    """One line of an order as the payment gateway holds it (Klarna Order Management)."""
+
+    reference: str  # the merchant's article number / SKU ("" when none was sent)
+    name: str
+    kind: str  # the gateway's line type: physical, shipping_fee, discount, …
+    quantity: Decimal
+    unit_price: Decimal  # including VAT, before discount
+    vat_rate: Decimal  # percent: Decimal("25"), Decimal("12"), Decimal("6")
+    total_amount: Decimal  # including VAT, after discount: what the buyer paid for the line
+    total_tax_amount: Decimal
+    total_discount_amount: Decimal
+
+
+@dataclass(frozen=True)
+class GatewayRefund:
+    refund_id: str
+    amount: Decimal  # positive: what went back to the buyer
+    lines: tuple[GatewayOrderLine, ...]  # () when the merchant did not say which lines
+
+
+@dataclass(frozen=True)
+class GatewayOrder:
+    order_id: str  # the gateway's id (Klarna's order_id, a UUID)
+    order_reference: str  # the merchant's order number (Klarna's merchant_reference1)
+    currency: str
+    amount: Decimal  # the order amount, including VAT
+    lines: tuple[GatewayOrderLine, ...]
+    refunds: tuple[GatewayRefund, ...] = ()
+    organisation_number: str = ""  # a company buyer's registration number, as given
+    company_name: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2 of the billing address
+    provider: str = ""
+    raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)

@@ -10,6 +10,15 @@ HTTP Basic auth with the merchant's API username and password. Errors are ErrorR
 {error_code, error_messages[], correlation_id}. Amounts are integers in minor units and unsigned:
 the type says the direction (sale +, return/reversal/fee −), as in Klarna's settlement docs.
 
+Order Management API v1, read only (what the booking of Plus needs):
+- GET /ordermanagement/v1/orders/{order_id}   the order a settlement transaction's `order_id`
+  names: `order_lines` (reference, name, quantity, unit_price, tax_rate 2500 = 25 %,
+  total_amount, total_tax_amount, total_discount_amount; minor units, VAT included), `refunds`
+  with the lines that came back, `billing_address`, `customer` (a company buyer:
+  organization_registration_id). An unknown id is 404 NO_SUCH_ORDER. The lines of each sale are
+  the generator's, so they add up to the sale's settlement amount exactly. The orders the demo's
+  sample settlement files (ledger/demo_files) settle are known too (SAMPLE_ORDERS).
+
 The CSV report is semicolon separated, one row per transaction, each row repeating the payout's
 summary columns before the transaction's own; amounts there are decimals (major units).
 """
@@ -29,6 +38,7 @@ from shops.sandbox import gateway_data as data
 from shops.sandbox.state import Request, Response, SandboxState, parse_datetime
 
 PREFIX = "/settlements/v1"
+ORDERS = "/ordermanagement/v1/orders"
 DEFAULT_SIZE, MAX_SIZE = 20, 500
 FEES = data.FeeModel(percent=Decimal("2.49"), fixed=0, dispute_fee=0)
 TOTAL_KEYS = (
@@ -67,6 +77,9 @@ class Merchant:
     book: data.PayoutBook
     payouts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # newest first
     transactions: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    # Order Management: each order's sale and its returns, rendered when asked for.
+    sales: dict[str, data.Event] = dataclasses.field(default_factory=dict)
+    returns: dict[str, list[data.Event]] = dataclasses.field(default_factory=dict)
 
 
 def error(status: int, code: str, *messages: str, headers: dict | None = None) -> Response:
@@ -99,6 +112,7 @@ class KlarnaSandbox:
                 data.PayoutBook("klarna", tenant, FEES, 10001, state.options.seed),
             )
             self.merchants[tenant] = merchant
+            _add_samples(merchant)
             self._add(
                 merchant, merchant.book.extend(data.DEMO_PAYOUTS, data.DEMO_EVENTS_PER_PAYOUT)
             )
@@ -165,6 +179,8 @@ class KlarnaSandbox:
                     headers={"Retry-After": str(max(1, round(wait)))},
                 )
             path = request.path.rstrip("/")
+            if request.method == "GET" and path.startswith(ORDERS + "/"):
+                return self._order(path.removeprefix(ORDERS + "/"), merchant)
             if request.method != "GET" or not path.startswith(PREFIX):
                 return error(404, "NOT_FOUND", f"No resource {request.method} {request.path}")
             rest = path.removeprefix(PREFIX)
@@ -269,6 +285,12 @@ class KlarnaSandbox:
             },
         )
 
+    def _order(self, order_id: str, merchant: Merchant) -> Response:
+        sale = merchant.sales.get(order_id)
+        if sale is None or "/" in order_id:
+            return error(404, "NO_SUCH_ORDER", f"The order {order_id} does not exist.")
+        return Response(200, render_order(order_id, sale, merchant.returns.get(order_id, [])))
+
     # --- neutral payouts → Klarna's records -----------------------------------------------------
 
     def _add(self, merchant: Merchant, payouts: list[data.Payout]) -> list[str]:
@@ -276,6 +298,11 @@ class KlarnaSandbox:
         for payout in payouts:
             reference = data.token("klarna-ref", payout.key, length=10, alphabet="0123456789")
             transactions = [t for e in payout.events for t in _transactions(e, reference)]
+            for event in payout.events:
+                if event.kind == data.SALE:
+                    merchant.sales[order_id_of(event)] = event
+                elif event.kind == data.REFUND:
+                    merchant.returns.setdefault(order_id_of(event), []).append(event)
             merchant.transactions[reference] = transactions
             merchant.payouts.insert(0, _payout(merchant, payout, reference, transactions))
             references.append(reference)
@@ -289,10 +316,17 @@ def _bound(value: str | None) -> datetime.datetime | None:
     return parse_datetime(value if "T" in value else f"{value}T00:00:00Z")
 
 
+def order_id_of(event: data.Event) -> str:
+    """Klarna's order id of a sale, and of the refunds and chargebacks that undo it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"klarna-order/{event.original_key or event.key}"))
+
+
+def refund_id_of(event: data.Event) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"klarna-refund/{event.key}"))
+
+
 def _transactions(event: data.Event, reference: str) -> list[dict[str, Any]]:
-    order_id = str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"klarna-order/{event.original_key or event.key}")
-    )
+    order_id = order_id_of(event)
     common = {
         "merchant_reference1": event.order_number,
         "merchant_reference2": "",
@@ -330,7 +364,7 @@ def _transactions(event: data.Event, reference: str) -> list[dict[str, Any]]:
         ]
         return [r for r in rows if r["amount"]]
     if event.kind == data.REFUND:
-        refund_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"klarna-refund/{event.key}"))
+        refund_id = refund_id_of(event)
         return [
             {
                 **common,
@@ -408,3 +442,163 @@ def render_csv(payout: dict[str, Any], transactions: list[dict[str, Any]]) -> st
             body["vat_amount"] = data.major(transaction["vat_amount"])
         writer.writerow([summary[c] for c in CSV_SUMMARY] + [body[c] for c in CSV_BODY])
     return out.getvalue()
+
+
+# --- the Order Management API's view of a sale -------------------------------------------------
+
+
+def render_line(line: data.Line) -> dict[str, Any]:
+    return {
+        "type": "shipping_fee" if line.description == data.SHIPPING[0] else "physical",
+        "reference": line.reference,
+        "name": line.description,
+        "quantity": line.quantity,
+        "quantity_unit": "pcs",
+        "unit_price": line.unit_price,
+        "tax_rate": line.vat_rate * 100,
+        "total_amount": line.amount,
+        "total_discount_amount": 0,
+        "total_tax_amount": line.vat,
+    }
+
+
+def render_order(order_id: str, sale: data.Event, returns: list[data.Event]) -> dict[str, Any]:
+    given, family, company = data.buyer(sale.key)
+    refunded = sum(-r.amount for r in returns)
+    address = {
+        "given_name": given,
+        "family_name": family,
+        "street_address": "Kungsgatan 12",
+        "postal_code": "111 43",
+        "city": "Stockholm",
+        "country": "SE",
+        "email": f"{given}.{family}@example.se".lower(),
+    }
+    customer: dict[str, Any] = {}
+    if company:
+        address["organization_name"] = company
+        customer = {
+            "type": "organization",
+            "organization_registration_id": data.company_number(company),
+        }
+    captured_at = data.iso_utc(sale.occurred_at)
+    capture_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"klarna-capture/{sale.key}"))
+    lines = [render_line(line) for line in sale.lines]
+    return {
+        "order_id": order_id,
+        "status": "CAPTURED",
+        "fraud_status": "ACCEPTED",
+        "order_amount": sale.amount,
+        "original_order_amount": sale.amount,
+        "captured_amount": sale.amount,
+        "refunded_amount": refunded,
+        "remaining_authorized_amount": 0,
+        "purchase_currency": "SEK",
+        "locale": "sv-SE",
+        "order_lines": lines,
+        "merchant_reference1": sale.order_number,
+        "merchant_reference2": "",
+        "klarna_reference": data.token("klarna-short", order_id, length=8).upper(),
+        "customer": customer,
+        "billing_address": address,
+        "shipping_address": dict(address),
+        "created_at": captured_at,
+        "purchase_country": "SE",
+        "expires_at": data.iso_utc(sale.occurred_at + datetime.timedelta(days=28)),
+        "captures": [
+            {
+                "capture_id": capture_id,
+                "klarna_reference": data.token("klarna-short", capture_id, length=8).upper(),
+                "captured_amount": sale.amount,
+                "captured_at": captured_at,
+                "order_lines": lines,
+                "refunded_amount": refunded,
+            }
+        ],
+        "refunds": [
+            {
+                "refund_id": refund_id_of(r),
+                "refunded_amount": -r.amount,
+                "refunded_at": data.iso_utc(r.occurred_at),
+                "description": "Retur",
+                "order_lines": [render_line(line) for line in r.lines],
+            }
+            for r in returns
+        ],
+        "initial_payment_method": {"type": "INVOICE", "description": "Pay later"},
+    }
+
+
+# The orders settled in the demo's sample settlement files (ledger/demo_files/klarna_*), which
+# seed_demo imports for Kaffebönan: Klarna knows them too, so they can be booked with their VAT.
+# Each basket is (description, VAT rate, quantity, unit price in öre) and adds up to its amount.
+SAMPLE_BASKETS: dict[int, tuple[tuple[str, int, int, int], ...]] = {
+    49900: (
+        ("Kaffe Mörkrost 500 g", 6, 1, 11900),
+        ("Mokabryggare 3 koppar", 25, 1, 28100),
+        ("Kaffeprovning på kaféet", 12, 1, 9900),
+    ),
+    18900: (("Kaffe Ljusrost 500 g", 6, 1, 10950), ("Kanelskorpor 400 g", 6, 1, 7950)),
+    124900: (
+        ("Espressobönor 1 kg", 6, 2, 24975),
+        ("Handkvarn för kaffe", 25, 1, 54950),
+        ("Fika för två på kaféet", 12, 1, 20000),
+    ),
+    89900: (
+        ("Mokabryggare 6 koppar", 25, 1, 39900),
+        ("Kaffe Mörkrost 500 g", 6, 3, 11900),
+        ("Frukost på kaféet", 12, 1, 14300),
+    ),
+    34900: (
+        ("Kaffekopp keramik", 25, 1, 14900),
+        ("Te Earl Grey 100 g", 6, 2, 6900),
+        ("Frakt", 25, 1, 6200),
+    ),
+    19900: (("Te Earl Grey 100 g", 6, 1, 6900), ("Tekopp glas", 25, 1, 13000)),
+}
+# Their order ids, numbers and amounts (one letter per order: A = 499.00 … F = 199.00, as in
+# SAMPLE_BASKETS' order). The lines are what matter here; the sale times are approximate.
+SAMPLE_AMOUNTS = dict(zip("ABCDEF", SAMPLE_BASKETS, strict=True))
+SAMPLE_ORDERS: tuple[tuple[str, str, int, str], ...] = tuple(
+    (f"k-{n}", str(n), SAMPLE_AMOUNTS[letter], "2026-09-20T10:00:00Z")
+    for n, letter in zip(
+        range(901, 946), "ABCCDEFFBEADFCDBFDDFCCCCEBCEFDCABDAFCCEDDBAFB", strict=True
+    )
+) + tuple(
+    (
+        f"d3m0{n}-0000-4000-8000-00000000{n}",
+        str(n),
+        SAMPLE_AMOUNTS[letter],
+        f"2026-11-{n - 987}T10:00:00Z",
+    )
+    for n, letter in zip(range(1001, 1006), "ACBED", strict=True)
+)
+SAMPLE_RETURNS: tuple[tuple[str, int, str], ...] = (
+    # Order 1001 sent the coffee tasting back (99.00 at 12 %).
+    ("d3m01001-0000-4000-8000-000000001001", 2, "2026-11-19T16:00:00Z"),
+)
+
+
+def _add_samples(merchant: Merchant) -> None:
+    for order_id, number, amount, at in SAMPLE_ORDERS:
+        lines = tuple(data.Line(*line) for line in SAMPLE_BASKETS[amount])
+        assert sum(line.amount for line in lines) == amount, order_id
+        moment = parse_datetime(at)
+        merchant.sales[order_id] = data.Event(
+            data.SALE, f"klarna/sample/{order_id}", number, moment, amount, 0, lines
+        )
+    for order_id, index, at in SAMPLE_RETURNS:
+        sale = merchant.sales[order_id]
+        back = sale.lines[index : index + 1]
+        merchant.returns.setdefault(order_id, []).append(
+            data.Event(
+                data.REFUND,
+                f"{sale.key}/return/{index}",
+                sale.order_number,
+                parse_datetime(at),
+                -sum(line.amount for line in back),
+                0,
+                back,
+                sale.key,
+            )
+        )

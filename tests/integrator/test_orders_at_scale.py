@@ -34,7 +34,7 @@ def _run(integration) -> SyncJob:
 @pytest.mark.django_db
 def test_it_transfers_a_thousand_orders_exactly_once_through_faults(sandbox, settings, monkeypatch):
     settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.002
+    settings.SYNC_RETRY_BACKOFF = 0.0005
     settings.HTTP_TIMEOUT = 0.1
     # A 429's Retry-After (1 s) is not slept through inside the client: the engine backs off
     # by its own (here tiny) schedule instead.

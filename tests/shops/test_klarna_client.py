@@ -9,8 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from stdnum.se import orgnr
 
-from shops.clients.errors import NotFound
+from shops.clients.errors import AuthExpired, NotFound
 from shops.clients.klarna import KlarnaClient
 from tests.shops.test_gateway_clients import NOVEMBER, gateway_connection
 
@@ -129,3 +130,62 @@ def test_answers_use_only_the_specs_fields_and_all_it_requires(klarna):
             assert required <= set(instance), (schema, required - set(instance))
     assert {t["type"] for t in transactions} == {"SALE", "FEE", "RETURN", "REVERSAL"}
     assert all(isinstance(t["amount"], int) and t["amount"] > 0 for t in transactions)
+
+
+# --- Order Management: the lines of the order a settlement row names ----------------------------
+
+
+def test_an_orders_lines_add_up_to_its_sale_with_klarnas_rates(klarna, sandbox):
+    payout = min(klarna.payouts(**NOVEMBER), key=lambda p: p.date)
+    sales = [t for t in klarna.payout_transactions(payout.payout_id) if t.kind == "SALE"]
+
+    for sale in sales:
+        order = klarna.gateway_order(sale.source_id)
+        assert order.order_id == sale.source_id
+        assert order.order_reference == sale.order_reference
+        assert sum(line.total_amount for line in order.lines) == order.amount == sale.amount
+        for line in order.lines:
+            assert line.vat_rate in {Decimal(6), Decimal(12), Decimal(25)}
+            assert line.total_amount == line.quantity * line.unit_price - line.total_discount_amount
+            net = line.total_amount * 100 / (100 + line.vat_rate)
+            assert abs(line.total_amount - net - line.total_tax_amount) <= Decimal("0.01")
+            assert line.reference and line.name
+    request = next(r for r in sandbox.requests("klarna") if "ordermanagement" in r["path"])
+    assert request["path"] == f"/ordermanagement/v1/orders/{sales[0].source_id}"
+    raw = klarna.gateway_order(sales[0].source_id).raw
+    assert isinstance(raw["order_lines"][0]["tax_rate"], int)  # 2500 = 25 %, minor units
+    assert {"order_id", "order_lines", "order_amount", "billing_address", "refunds"} <= set(raw)
+
+
+def test_a_refund_names_the_lines_that_came_back(klarna):
+    payout = next(p for p in klarna.payouts(**NOVEMBER) if p.raw["totals"]["return_amount"])
+    returned = next(t for t in klarna.payout_transactions(payout.payout_id) if t.kind == "RETURN")
+
+    order = klarna.gateway_order(returned.source_id)
+    refund = next(r for r in order.refunds if r.refund_id == returned.raw["refund_id"])
+    assert refund.amount == -returned.amount == sum(line.total_amount for line in refund.lines)
+
+
+def test_a_company_buyer_has_its_organisation_number(klarna):
+    orders = [
+        klarna.gateway_order(t.source_id)
+        for p in klarna.payouts(**NOVEMBER)
+        for t in klarna.payout_transactions(p.payout_id)
+        if t.kind == "SALE"
+    ]
+    companies = [o for o in orders if o.organisation_number]
+    assert companies and len(companies) < len(orders)
+    assert all(orgnr.is_valid(o.organisation_number) and o.company_name for o in companies)
+
+
+def test_an_unknown_order_is_not_found_with_klarnas_error(klarna):
+    with pytest.raises(NotFound) as raised:
+        klarna.gateway_order("00000000-0000-0000-0000-000000000000")
+    assert "NO_SUCH_ORDER" in raised.value.message
+    assert klarna.last_exchange.status == 404
+
+
+def test_orders_need_the_merchants_credentials(sandbox_url):
+    other = KlarnaClient(gateway_connection("klarna", sandbox_url, password="wrong"))
+    with pytest.raises(AuthExpired):
+        other.gateway_order("00000000-0000-0000-0000-000000000000")
