@@ -348,6 +348,9 @@ class StatusPage(models.Model):
         max_length=STATUS_TOKEN_PREFIX_LENGTH, unique=True, editable=False
     )
     token_hash = models.CharField(max_length=64, editable=False)
+    # The token again, encrypted like connection credentials, so operators can print the link
+    # again (`status_url`); finding a page never reads it, only the hash above.
+    token_encrypted = models.TextField(editable=False, blank=True, default="")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     rotated_at = models.DateTimeField(_("link issued"), default=timezone.now)
     rotated_by = models.ForeignKey(
@@ -373,10 +376,18 @@ class StatusPage(models.Model):
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
+    def token(self) -> str:
+        """The current link's token ("" for a link issued before tokens were kept encrypted)."""
+        from shops import crypto
+
+        return crypto.decrypt(self.token_encrypted).get("token", "") if self.token_encrypted else ""
+
     @classmethod
     def issue(cls, customer: Customer, *, by: Any = None) -> tuple[StatusPage, str]:
-        """A new secret link for the customer, replacing the old one; returns the token, which
-        cannot be read back later."""
+        """A new secret link for the customer, replacing the old one at once; returns the
+        token."""
+        from shops import crypto
+
         while True:
             token = secrets.token_urlsafe(STATUS_TOKEN_BYTES)
             prefix = token[:STATUS_TOKEN_PREFIX_LENGTH]
@@ -387,6 +398,7 @@ class StatusPage(models.Model):
             defaults={
                 "token_prefix": prefix,
                 "token_hash": cls.hash_token(token),
+                "token_encrypted": crypto.encrypt({"token": token}),
                 "rotated_at": timezone.now(),
                 "rotated_by": by if by is not None and by.is_authenticated else None,
             },

@@ -41,6 +41,7 @@ def test_it_retries_the_selected_failed_orders_only_and_they_land_once(
         reverse("admin:integrator_syncitem_changelist"),
         {"action": "retry_items", "_selected_action": [failed.pk, done.pk]},
         follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 200

@@ -34,12 +34,11 @@ def test_it_prints_a_link_that_opens_the_customers_page(client, settings):
     assert response.status_code == 200 and "Kaffebönan AB" in builders.page_text(response)
 
 
-def test_it_will_not_replace_a_link_without_being_told_to(client):
+def test_it_prints_the_same_link_again_and_replaces_it_only_when_told_to(client):
     customer = factories.customer(name="Kaffebönan AB")
     first = urlparse(status_url("--customer", str(customer.pk))).path
 
-    with pytest.raises(CommandError, match="--rotate"):
-        status_url("--customer", str(customer.pk))
+    assert urlparse(status_url("--customer", str(customer.pk))).path == first
     assert client.get(first).status_code == 200
 
     second = urlparse(status_url("--customer", str(customer.pk), "--rotate")).path
@@ -101,3 +100,11 @@ def test_it_refuses_a_staff_account_as_a_merchant_login_in_the_admin(
 
     assert refused.status_code == 200 and refused.context["adminform"].form.errors
     assert accepted.status_code == 302
+
+
+def test_it_keeps_no_readable_token_in_the_database():
+    customer = factories.customer(name="Kaffebönan AB")
+    token = urlparse(status_url("--customer", str(customer.pk))).path.strip("/").split("/")[-1]
+    page = StatusPage.objects.get(customer=customer)
+    assert token not in page.token_encrypted and token not in page.token_hash
+    assert page.token() == token
