@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.admin import EMPTY, local_time
 from shops.models import Connection
+from shops.webhooks import WEBHOOK_PLATFORMS, webhook_url
 
 HEALTH_COLOURS = {
     Connection.Health.UNKNOWN: "#999999",
@@ -112,6 +114,7 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
         "last_error",
         "credentials_stored",
         "credential_keys",
+        "webhook_address",
         "created_at",
     ]
 
@@ -123,6 +126,8 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
                 {"fields": ["credentials_stored", "credential_keys", "new_credentials"]},
             ),
         ]
+        if obj is not None and obj.platform in WEBHOOK_PLATFORMS:
+            fieldsets.append((_("Webhooks"), {"fields": ["webhook_address"]}))
         if obj is not None:
             fieldsets.append(
                 (
@@ -156,6 +161,12 @@ class ConnectionAdmin(admin.ModelAdmin[Connection]):
     @admin.display(description=_("last error"), ordering="last_error_at")
     def last_error(self, obj: Connection) -> str:
         return local_time(obj.last_error_at)
+
+    @admin.display(description=_("webhook delivery address"))
+    def webhook_address(self, obj: Connection) -> str:
+        # Give this to the shop for order create/update events; the signature is checked with
+        # the connection's secret and each delivery is accepted once.
+        return settings.SITE_URL.rstrip("/") + webhook_url(obj)
 
     # has_credentials only looks at the stored token: nothing is decrypted for the list.
     @admin.display(description=_("credentials stored"), boolean=True)

@@ -118,3 +118,18 @@ def test_the_url_names_no_customer(sandbox):
 
     assert integration.customer.name.split()[0].lower() not in url.lower()
     assert url.startswith("/webhooks/") and len(url.rsplit("-", 1)[-1].strip("/")) == 40
+
+
+def test_support_finds_the_delivery_address_on_the_connection_page(admin_client, settings):
+    from django.urls import reverse
+
+    from shops.webhooks import webhook_url
+    from tests import factories
+
+    settings.SITE_URL = "https://integrationer.example.se"
+    owner = factories.customer()
+    shop = factories.connection(owner, "shopify", credentials={"client_secret": "s"})
+    html = admin_client.get(
+        reverse("admin:shops_connection_change", args=[shop.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "https://integrationer.example.se" + webhook_url(shop) in html
