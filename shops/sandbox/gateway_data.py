@@ -364,3 +364,23 @@ class RateLimit:
         self.limit = int(body.get("limit", self.default[0]))
         self.window_s = float(body.get("window_s", self.default[1]))
         return Response(200, {"limit": self.limit, "window_s": self.window_s})
+
+
+class GeneratesPayouts:
+    """The control hooks every gateway sandbox shares: `rate_limit` (this system's own limit, for
+    a test) and `generate` (volume on request, for the benchmarks). A sandbox keeps its tenants in
+    `merchants` or `accounts`, each with a `book` of payouts, and adds new ones with `_add`."""
+
+    name: str
+
+    def control(self, action: str, body: Any, state: SandboxState) -> Response:
+        if action == "rate_limit":
+            return self.rate.configure(body)  # type: ignore[attr-defined]
+        if action != "generate":
+            return Response(404, {"error": f"No sandbox action {action!r} for {self.name}"})
+        tenant, count, per_payout = parse_generate(body)
+        tenants = getattr(self, "merchants", None) or self.accounts  # type: ignore[attr-defined]
+        with state.lock:
+            holder = tenants[tenant]
+            added = holder.book.extend(count, per_payout)
+            return generated(added, self._add(holder, added))  # type: ignore[attr-defined]

@@ -90,7 +90,7 @@ def error(status: int, code: str, *messages: str, headers: dict | None = None) -
     )
 
 
-class KlarnaSandbox:
+class KlarnaSandbox(data.GeneratesPayouts):
     name = "klarna"
 
     @classmethod
@@ -145,18 +145,6 @@ class KlarnaSandbox:
         if kind == "502":
             return data.bad_gateway()
         return error(500, "INTERNAL_SERVER_ERROR", "An internal error occurred")
-
-    def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if action == "rate_limit":
-            return self.rate.configure(body)
-        if action != "generate":
-            return Response(404, {"error": f"No sandbox action {action!r} for klarna"})
-        tenant, count, per_payout = data.parse_generate(body)
-        with state.lock:
-            merchant = self.merchants[tenant]
-            added = merchant.book.extend(count, per_payout)
-            references = self._add(merchant, added)
-        return data.generated(added, references)
 
     # --- dispatch ------------------------------------------------------------------------------
 

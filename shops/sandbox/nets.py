@@ -47,7 +47,7 @@ def model_error(field: str, message: str) -> Response:
     return Response(400, {"errors": {field: [message]}})
 
 
-class NetsSandbox:
+class NetsSandbox(data.GeneratesPayouts):
     name = "nets"
 
     @classmethod
@@ -88,17 +88,6 @@ class NetsSandbox:
         if kind == "502":
             return data.bad_gateway()
         return Response(500, {"message": "An unexpected error occurred."})
-
-    def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if action == "rate_limit":
-            return self.rate.configure(body)
-        if action != "generate":
-            return Response(404, {"error": f"No sandbox action {action!r} for nets"})
-        tenant, count, per_payout = data.parse_generate(body)
-        with state.lock:
-            merchant = self.merchants[tenant]
-            added = merchant.book.extend(count, per_payout)
-            return data.generated(added, self._add(merchant, added))
 
     # --- dispatch ------------------------------------------------------------------------------
 

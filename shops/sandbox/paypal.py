@@ -138,7 +138,7 @@ def money(amount: int) -> dict[str, str]:
     return {"currency_code": "SEK", "value": data.major(amount)}
 
 
-class PaypalSandbox:
+class PaypalSandbox(data.GeneratesPayouts):
     name = "paypal"
 
     @classmethod
@@ -190,17 +190,6 @@ class PaypalSandbox:
         if kind == "502":
             return data.bad_gateway()
         return error(500, "INTERNAL_SERVER_ERROR", "An internal server error occurred.")
-
-    def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if action == "rate_limit":
-            return self.rate.configure(body)
-        if action != "generate":
-            return Response(404, {"error": f"No sandbox action {action!r} for paypal"})
-        tenant, count, per_payout = data.parse_generate(body)
-        with state.lock:
-            account = self.accounts[tenant]
-            added = account.book.extend(count, per_payout)
-            return data.generated(added, self._add(account, added))
 
     # --- dispatch ------------------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ def _stamp(moment: datetime.datetime) -> int:
     return int(moment.timestamp())
 
 
-class StripeSandbox:
+class StripeSandbox(data.GeneratesPayouts):
     name = "stripe"
 
     @classmethod
@@ -127,17 +127,6 @@ class StripeSandbox:
         if kind == "502":
             return data.bad_gateway()
         return error(500, "An unknown error occurred", kind="api_error")
-
-    def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if action == "rate_limit":
-            return self.rate.configure(body)
-        if action != "generate":
-            return Response(404, {"error": f"No sandbox action {action!r} for stripe"})
-        tenant, count, per_payout = data.parse_generate(body)
-        with state.lock:
-            account = self.accounts[tenant]
-            added = account.book.extend(count, per_payout)
-            return data.generated(added, self._add(account, added))
 
     # --- dispatch ------------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ def problem(status: int, title: str, errors: dict[str, list[str]] | None = None)
     return Response(status, body)
 
 
-class SveaSandbox:
+class SveaSandbox(data.GeneratesPayouts):
     name = "svea"
 
     @classmethod
@@ -105,17 +105,6 @@ class SveaSandbox:
         if kind == "502":
             return data.bad_gateway()
         return problem(500, "An error occurred while processing your request.")
-
-    def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if action == "rate_limit":
-            return self.rate.configure(body)
-        if action != "generate":
-            return Response(404, {"error": f"No sandbox action {action!r} for svea"})
-        tenant, count, per_payout = data.parse_generate(body)
-        with state.lock:
-            merchant = self.merchants[tenant]
-            added = merchant.book.extend(count, per_payout)
-            return data.generated(added, self._add(merchant, added))
 
     # --- dispatch ------------------------------------------------------------------------------
 
