@@ -82,6 +82,11 @@ def _send_to_queue(job: SyncJob) -> None:
         task_name=f"sync-job-{job.pk}",
         group=f"integration-{job.integration_id}",
     )
+    # For a queued job the heartbeat says when it was last handed to the broker, so the sweep
+    # below sends a forgotten one again at most once per STALE_AFTER, even with a long queue.
+    SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.QUEUED).update(
+        heartbeat_at=timezone.now()
+    )
 
 
 def job_retry(*, job: SyncJob, user: AbstractBaseUser | None) -> SyncJob | None:
@@ -89,18 +94,16 @@ def job_retry(*, job: SyncJob, user: AbstractBaseUser | None) -> SyncJob | None:
     Returns None when the job is not in a state that can be retried."""
     if job.status not in SyncJob.RETRYABLE:
         return None
-    options = dict(job.options)
     if job.status == SyncJob.Status.PARTIAL:
         # Only what failed: the rest went through and must not be looked at again.
-        options["only"] = sorted(
-            set(job.items.filter(outcome=SyncItem.Outcome.FAILED).values_list("key", flat=True))
-        )
+        failed = job.items.filter(outcome=SyncItem.Outcome.FAILED).values_list("key", flat=True)
+        return job_retry_items(job=job, keys=list(failed), user=user)
     retry, _created = job_enqueue(
         integration=job.integration,
         kind=job.kind,
         trigger=SyncJob.Trigger.RETRY,
         user=user,
-        options=options,
+        options=job.options,
         retry_of=job,
     )
     return retry
@@ -189,8 +192,8 @@ def requeue_stalled_jobs() -> list[SyncJob]:
     stale = timezone.now() - STALE_AFTER
     jobs = list(
         SyncJob.objects.filter(
-            Q(status=SyncJob.Status.RUNNING, heartbeat_at__lt=stale)
-            | Q(status=SyncJob.Status.QUEUED, created_at__lt=stale)
+            Q(status__in=SyncJob.ACTIVE, heartbeat_at__lt=stale)
+            | Q(status=SyncJob.Status.QUEUED, heartbeat_at__isnull=True, created_at__lt=stale)
         )
     )
     for job in jobs:

@@ -84,3 +84,23 @@ def test_a_job_left_running_by_a_dead_worker_is_taken_over(integration):
     SyncJob.objects.filter(pk=job.pk).update(status=SyncJob.Status.RUNNING, attempts=1)
     claimed = services.job_claim(job_id=job.pk)
     assert claimed is not None and claimed.attempts == 2
+
+
+def test_a_queued_job_the_broker_forgot_is_sent_again_but_not_at_every_sweep(
+    integration, monkeypatch
+):
+    import datetime
+
+    from django.utils import timezone
+
+    sent = []
+    monkeypatch.setattr(services, "async_task", lambda *args, **kwargs: sent.append(args[1]))
+    job, _ = services.job_enqueue(
+        integration=integration, kind="orders", trigger="manual", queue=False
+    )
+    long_ago = timezone.now() - services.STALE_AFTER - datetime.timedelta(minutes=1)
+    SyncJob.objects.filter(pk=job.pk).update(created_at=long_ago)
+
+    assert [j.pk for j in services.requeue_stalled_jobs()] == [job.pk]
+    assert services.requeue_stalled_jobs() == []  # sent a moment ago: not again yet
+    assert sent == [job.pk]
