@@ -62,7 +62,9 @@ class Connection(models.Model):
     health = models.CharField(
         _("health"), max_length=10, choices=Health.choices, default=Health.UNKNOWN, editable=False
     )
-    health_message = models.CharField(_("health message"), max_length=500, blank=True, editable=False)
+    health_message = models.CharField(
+        _("health message"), max_length=500, blank=True, editable=False
+    )
     last_success_at = models.DateTimeField(_("last success"), null=True, blank=True, editable=False)
     last_error_at = models.DateTimeField(_("last error"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -34,7 +34,9 @@ def customer(name: str = "", package_code: str = "200", **fields: Any) -> Custom
     return created
 
 
-def connection(owner: Customer, platform: str, base_url: str = "http://127.0.0.1:9/x", **fields: Any) -> Connection:
+def connection(
+    owner: Customer, platform: str, base_url: str = "http://127.0.0.1:9/x", **fields: Any
+) -> Connection:
     credentials = fields.pop("credentials", {})
     created = Connection(
         customer=owner,
@@ -48,7 +50,9 @@ def connection(owner: Customer, platform: str, base_url: str = "http://127.0.0.1
     return created
 
 
-def integration(owner: Customer, erp: Connection, shops: list[Connection], **fields: Any) -> Integration:
+def integration(
+    owner: Customer, erp: Connection, shops: list[Connection], **fields: Any
+) -> Integration:
     created = Integration.objects.create(
         customer=owner,
         name=fields.pop("name", "Webbshop → Visma"),

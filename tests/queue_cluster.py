@@ -33,7 +33,9 @@ def database_url() -> str:
 
 
 @contextlib.contextmanager
-def running_cluster(monkeypatch, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def running_cluster(
+    monkeypatch, *, workers: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     queue_name = f"test-{uuid.uuid4().hex[:8]}"
     # Where async_task puts our tasks; the queue name also salts the task signature.
     monkeypatch.setattr(Conf, "CLUSTER_NAME", queue_name)

@@ -41,14 +41,20 @@ NORRSKEN = "norrsken"  # Norrsken Hem & Kök AB: kitchenware 25 %, food 6 %, cat
 FJALLBOK = "fjallbok"  # Fjällbokhandeln i Åre AB: books 6 %, outdoor gear 25 %
 FJALLMODE = "fjallmode"  # Fjällmode AB: clothing 25 %, books 6 %
 KAFFEBONAN = "kaffebonan"  # Kaffebönan AB: coffee 6 %, accessories 25 %
+# The Visma company seed_demo's Fjällmode multishop uses: the articles its Shopify and WooCommerce
+# shops sell, as the merchant set them up. (The plain "fjallmode" company keeps its own small
+# catalogue, which the catalogue tests build on.)
+FJALLMODE_SHOPS = "fjallmode-shops"
+GATEWAY_MERCHANTS = (FJALLMODE, FJALLMODE_SHOPS, KAFFEBONAN)  # payouts booked in Visma for these
 JETSHOP_TENANTS = (NORRSKEN, FJALLBOK)
-VISMA_TENANTS = (NORRSKEN, FJALLBOK, FJALLMODE, KAFFEBONAN)
+VISMA_TENANTS = (NORRSKEN, FJALLBOK, FJALLMODE, FJALLMODE_SHOPS, KAFFEBONAN)
 DEMO_TENANTS = JETSHOP_TENANTS  # the tenants with both a shop and a Visma company here
 
 COMPANY_NAMES = {
     NORRSKEN: "Norrsken Hem & Kök AB",
     FJALLBOK: "Fjällbokhandeln i Åre AB",
     FJALLMODE: "Fjällmode AB",
+    FJALLMODE_SHOPS: "Fjällmode AB",
     KAFFEBONAN: "Kaffebönan AB",
 }
 JETSHOP_APPLICATION_IDS = {NORRSKEN: 1001, FJALLBOK: 2001}
@@ -57,6 +63,7 @@ VISMA_MODULES = {
     NORRSKEN: ["order_standard"],
     FJALLBOK: [],
     FJALLMODE: ["order_standard"],
+    FJALLMODE_SHOPS: ["order_standard"],
     KAFFEBONAN: ["order_standard"],
 }
 
@@ -243,6 +250,33 @@ def visma_article(
     }
 
 
+def _net(price_incl_vat: str, rate: int) -> str:
+    return str((Decimal(price_incl_vat) * 100 / (100 + rate)).quantize(TWO))
+
+
+def _fjallmode_shop_articles() -> list[tuple[str, str, int, str]]:
+    """Fjällmode's Visma company knows the articles its Shopify and WooCommerce shops sell, by
+    the same article numbers — what the merchant sets up before the demo's multishop runs."""
+    from shops.sandbox import shopify_data, woocommerce_data
+
+    rows = []
+    for _id, title, rate, variants in shopify_data.PRODUCTS:
+        for sku, variant, price, _was, _stock in variants:
+            name = title if variant == "Default Title" else f"{title} {variant}"
+            rows.append((sku, name, rate, _net(price, rate)))
+    rates = woocommerce_data.TAX_RATES
+    for _id, name, sku, price, tax_class, _manage, _stock in woocommerce_data.SIMPLE_PRODUCTS:
+        rate = int(rates[woocommerce_data.RATE_BY_CLASS[tax_class or "standard"]][0])
+        rows.append((sku, name, rate, _net(price, rate)))
+    for _id, name, _sku, price, _attr, _qty, variations in woocommerce_data.VARIABLE_PRODUCTS:
+        for _vid, option, sku, _qty2 in variations:
+            rows.append((sku, f"{name} {option}", 25, _net(price, 25)))
+    return rows
+
+
+ARTICLES[FJALLMODE_SHOPS] = [*_fjallmode_shop_articles(), (SHIPPING_ARTICLE, "Frakt", 25, "39.20")]
+
+
 def visma_company(tenant: str) -> dict[str, Any]:
     """Every collection of the tenant's demo company, and its settings."""
     codings = [
@@ -328,6 +362,20 @@ def visma_company(tenant: str) -> dict[str, Any]:
             "IsDefaultChequeAccount": True,
         }
     ]
+    if tenant in GATEWAY_MERCHANTS:
+        # Set up once by a merchant whose payment gateway payouts we book: the gateway's
+        # payments land on the clearing account 1686 (see the README, "Payouts to Visma").
+        bank_accounts.append(
+            {
+                "Id": f"00000000-0000-0000-0000-00000000{1686:04d}",
+                "BankAccountType": 5,
+                "Name": "Betaltjänster",
+                "IsActive": True,
+                "LedgerAccountNumber": 1686,
+                "HasActiveBankAgreement": False,
+                "IsDefaultChequeAccount": False,
+            }
+        )
     settings = {
         "Name": COMPANY_NAMES[tenant],
         "CountryCode": "SE",

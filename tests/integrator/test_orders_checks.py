@@ -196,3 +196,29 @@ def test_the_order_currency_goes_to_the_customer_and_the_visma_order(sandbox):
     order = next(o for o in visma["orders"] if o["YourReference"].endswith("-300004"))
     customer = next(c for c in visma["customers"] if c["Id"] == order["CustomerId"])
     assert order["CurrencyCode"] == "EUR" and customer["CurrencyCode"] == "EUR"
+
+
+def test_free_shipping_at_0_percent_goes_on_the_shipping_article_whatever_its_rate():
+    from decimal import Decimal
+
+    from integrator.flows.order_documents import _check_vat
+    from shops.clients.types import ErpArticle, ShopOrderRow
+
+    free = ShopOrderRow(
+        article_number="",
+        description="Fri frakt",
+        quantity=Decimal("1"),
+        unit_price=Decimal("0"),
+        discount_percent=Decimal("0"),
+        vat_rate=Decimal("0"),
+        is_shipping=True,
+    )
+    shipping = ErpArticle(
+        id="a",
+        number="FRAKT",
+        name="Frakt",
+        unit_price=Decimal("39.20"),
+        is_active=True,
+        vat_rate=Decimal("25"),
+    )
+    _check_vat(free, shipping)  # no OrderRejected: nothing was charged, so no VAT is wrong

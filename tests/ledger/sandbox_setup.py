@@ -19,6 +19,8 @@ def clearing_bank_account(sandbox_server: Any, tenant: str, account: int = 1686)
     """What the merchant does once in Visma: a bank account on the clearing account, which the
     gateway's payments are booked into. The sandbox has no API for it, so it is added here."""
     company = sandbox_server.state.systems["visma"].companies[tenant]
+    if any(b.get("LedgerAccountNumber") == account for b in company.data["bankaccounts"]):
+        return  # the demo company has it already
     company.data["bankaccounts"].add(
         {
             "Id": f"00000000-0000-0000-0000-00000000{account:04d}",

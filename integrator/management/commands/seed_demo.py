@@ -72,7 +72,10 @@ class Command(BaseCommand):
         # 2. Shopify + WooCommerce multishop on package 400, with Shopify Payments reconciled.
         shopify = self._connection(fashion, "Shopify", "shopify", sandbox)
         woo = self._connection(fashion, "WooCommerce", "woocommerce", sandbox)
-        fashion_visma = self._connection(fashion, "Visma eEkonomi", "visma", sandbox)
+        # Its Visma company knows the articles both shops sell (the sandbox's "fjallmode-shops").
+        fashion_visma = self._connection(
+            fashion, "Visma eEkonomi", "visma", sandbox, tenant=demo_data.FJALLMODE_SHOPS
+        )
         payments = self._connection(fashion, "Shopify Payments", "shopify_payments", sandbox)
         self._integration(
             fashion, "Multishop ↔ Visma", Integration.Flow.COMBO, fashion_visma, [shopify, woo]
@@ -134,11 +137,11 @@ class Command(BaseCommand):
         self.tenants[customer.pk] = tenant
         return customer
 
-    def _connection(self, customer, name, platform, sandbox) -> Connection:
+    def _connection(self, customer, name, platform, sandbox, tenant="") -> Connection:
         """A connection to the sandbox's copy of `platform`, as the customer's tenant there."""
         try:
             base_url, credentials = demo_data.demo_connection_any(
-                platform, self.tenants[customer.pk], sandbox
+                platform, tenant or self.tenants[customer.pk], sandbox
             )
         except LookupError:
             # The sandbox has no copy of this system for the tenant yet: the connection is
