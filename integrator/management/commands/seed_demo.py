@@ -59,7 +59,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         sandbox = settings.SANDBOX_URL.rstrip("/")
-        admin = self._admin()
+        admin = self.admin = self._admin()
         books, fashion, coffee = (self._customer(admin, *row) for row in CUSTOMERS)
 
         # 1. A Jetshop shop on package 200, flow 2 (Visma is master; orders go to Visma).
@@ -187,7 +187,7 @@ class Command(BaseCommand):
                 job=ok, object_type="stock", key=sku, outcome=SyncItem.Outcome.TRANSFERRED
             )
         later = yesterday + datetime.timedelta(hours=3)
-        SyncJob.objects.create(
+        failed = SyncJob.objects.create(
             integration=integration,
             kind=SyncJob.Kind.PRICES,
             status=SyncJob.Status.FAILED,
@@ -213,6 +213,23 @@ class Command(BaseCommand):
                     },
                 },
             },
+        )
+        # Support retried it from the admin ten minutes later, and it went through.
+        retried = later + datetime.timedelta(minutes=10)
+        SyncJob.objects.create(
+            integration=integration,
+            kind=SyncJob.Kind.PRICES,
+            status=SyncJob.Status.SUCCEEDED,
+            trigger=SyncJob.Trigger.RETRY,
+            retry_of=failed,
+            started_by=self.admin,
+            created_at=retried,
+            started_at=retried,
+            finished_at=retried + datetime.timedelta(seconds=7),
+            attempts=1,
+            progress_done=8,
+            progress_total=8,
+            transferred=8,
         )
 
     def _seed_ledger(self, customer: Customer, gateway: Connection) -> None:
