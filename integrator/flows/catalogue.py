@@ -5,21 +5,19 @@ cursors, retries of transient trouble and the shops' asynchronous imports."""
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from integrator import services
 from integrator.flows.fingerprint import fingerprint
+from integrator.flows.retries import TRANSIENT_ERRORS, back_off
 from integrator.models import Cursor, Link, SyncItem, SyncJob
 from integrator.plugins import Pipeline
-from shops.clients.errors import ApiError, OutcomeUnknown, RateLimited, RemoteDown
 from shops.clients.types import ErpArticle, ShopImportJob
 from shops.models import Connection
 
@@ -28,7 +26,6 @@ ENTITY_PRICE = "price"
 ENTITY_PRICE_LIST = "price_list"
 DEFAULT_SHIPPING_ARTICLE = "FRAKT"  # as in flows.orders: a Visma article, never a shop product
 # Trouble that says nothing about the item: worth another try after a pause (as for orders).
-TRANSIENT_ERRORS = (RemoteDown, RateLimited, OutcomeUnknown)
 ITEM_ATTEMPTS = 4
 PAGE = 50  # items between progress updates (heartbeat, cancel check)
 IMPORT_TIMEOUT = 120.0  # seconds to wait for a shop's asynchronous import
@@ -231,12 +228,6 @@ def paced(job: SyncJob, items: Iterable[T]) -> Iterator[T]:
 
 
 # --- transient trouble ---------------------------------------------------------------------------
-
-
-def back_off(exc: ApiError, attempt: int) -> None:
-    base = settings.SYNC_RETRY_BACKOFF
-    wait = getattr(exc, "retry_after", 0) or base * 2 ** (attempt - 1)
-    time.sleep(min(wait, 30 * base))
 
 
 def retrying(call: Callable[[], T]) -> T:

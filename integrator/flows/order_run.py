@@ -5,17 +5,15 @@ of requests, not a thousand times the catalogue."""
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.conf import settings
-
+from integrator.flows import retries
 from integrator.models import Integration, SyncJob
 from integrator.plugins import Pipeline
 from integrator.routing import Route, parse_routing
-from shops.clients.errors import ApiError, OutcomeUnknown, RateLimited, RemoteDown
+from shops.clients.errors import ApiError, RateLimited, RemoteDown
 from shops.clients.types import ErpArticle
 
 T = TypeVar("T")
@@ -78,12 +76,5 @@ class OrderRun:
 
 
 def back_off(exc: ApiError, attempt: int) -> None:
-    """Exponential pause from settings.SYNC_RETRY_BACKOFF, honouring Retry-After up to a cap.
-    After a lost answer the write may still be landing on the other side: give it at least as
-    long as we waited for the answer before searching for it."""
-    base = settings.SYNC_RETRY_BACKOFF
-    wait = getattr(exc, "retry_after", 0) or base * 2 ** (attempt - 1)
-    wait = min(wait, 30 * base)
-    if isinstance(exc, OutcomeUnknown):
-        wait = max(wait, settings.HTTP_TIMEOUT)
-    time.sleep(wait)
+    """The shared pause; orders search right after it, so a lost write gets time to land."""
+    retries.back_off(exc, attempt, let_lost_write_land=True)

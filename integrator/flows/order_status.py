@@ -27,19 +27,18 @@ from __future__ import annotations
 
 import datetime
 import re
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from integrator import rules, services
+from integrator.flows.retries import TRANSIENT_ERRORS, back_off
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
-from shops.clients.errors import ApiError, AuthExpired, OutcomeUnknown, RateLimited, RemoteDown
+from shops.clients.errors import ApiError, AuthExpired, OutcomeUnknown
 from shops.clients.registry import client_for
 from shops.models import Connection
 
@@ -53,7 +52,6 @@ STATUSES = ("delivered", "invoiced", "paid", "cancelled")
 OVERLAP = datetime.timedelta(minutes=2)
 # The first run looks this far back, not at all history: old orders must not e-mail shoppers.
 FIRST_LOOKBACK = datetime.timedelta(days=1)
-TRANSIENT_ERRORS = (RemoteDown, RateLimited, OutcomeUnknown)
 ATTEMPTS = 4
 _REFERENCE = re.compile(r"^WEB-(\d+)-(.+)$")
 
@@ -210,7 +208,7 @@ def _send(
                 raise
             except TRANSIENT_ERRORS as exc:
                 if attempt < ATTEMPTS:
-                    _back_off(exc, attempt)
+                    back_off(exc, attempt)
                     continue
                 if not isinstance(exc, OutcomeUnknown):
                     raise  # the shop is down: stop; the cursor waits, the link stays pending
@@ -363,12 +361,6 @@ def _outcome(
         remote_id=remote_id[:100],
         detail=detail,
     )
-
-
-def _back_off(exc: ApiError, attempt: int) -> None:
-    base = settings.SYNC_RETRY_BACKOFF
-    wait = getattr(exc, "retry_after", 0) or base * 2 ** (attempt - 1)
-    time.sleep(min(wait, 30 * base))
 
 
 def enqueue_order_status_syncs() -> int:

@@ -23,25 +23,22 @@ twice never moves stock twice.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from integrator import rules, services
 from integrator.flows.fingerprint import fingerprint
+from integrator.flows.retries import TRANSIENT_ERRORS, back_off
 from integrator.models import Integration, Link, SyncItem, SyncJob
 from integrator.plugins import Pipeline
 from shops.clients.errors import (
     ApiError,
     AuthExpired,
     OutcomeUnknown,
-    RateLimited,
-    RemoteDown,
 )
 from shops.clients.registry import client_for
 from shops.clients.shopify import StaleStock
@@ -51,7 +48,6 @@ from shops.models import Connection
 ENTITY_STOCK = "stock"
 OBJECT_TYPE = "stock"
 BATCH = 50
-TRANSIENT_ERRORS = (RemoteDown, RateLimited, OutcomeUnknown)
 ATTEMPTS = 4
 JETSHOP_IMPORT_TIMEOUT = 60.0
 
@@ -203,12 +199,6 @@ def _failed(job: SyncJob, batch: list[Wanted], exc: ApiError) -> None:
         _item(job, item, SyncItem.Outcome.FAILED, exc.message, exc.exchange)
 
 
-def _back_off(exc: ApiError, attempt: int) -> None:
-    base = settings.SYNC_RETRY_BACKOFF
-    wait = getattr(exc, "retry_after", 0) or base * 2 ** (attempt - 1)
-    time.sleep(min(wait, 30 * base))
-
-
 def _with_retries(job: SyncJob, batch: list[Wanted], write: Any) -> bool:
     """Run `write(attempt)` with back-off on transient trouble. False when the batch failed
     (recorded); a remote that stays down stops the job."""
@@ -223,7 +213,7 @@ def _with_retries(job: SyncJob, batch: list[Wanted], write: Any) -> bool:
                     _failed(job, batch, exc)
                     return False
                 raise
-            _back_off(exc, attempt)
+            back_off(exc, attempt)
             continue
         except ApiError as exc:
             _failed(job, batch, exc)
