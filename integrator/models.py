@@ -288,6 +288,17 @@ class Link(models.Model):
     def __str__(self) -> str:
         return f"{self.entity} {self.source_id} → {self.target_id or '?'}"
 
+    def mark_done(self, target_id: str, *, fingerprint: str | None = None) -> None:
+        """The remote write went through (or was found): record the remote id, and for catalogue
+        items the fingerprint of what was sent, so an unchanged item is not sent again."""
+        self.target_id = (target_id or self.target_id)[:100]
+        self.state = self.State.DONE
+        fields = ["target_id", "state", "updated_at"]
+        if fingerprint is not None:
+            self.fingerprint = fingerprint
+            fields.append("fingerprint")
+        self.save(update_fields=fields)
+
 
 class Cursor(models.Model):
     """Where incremental polling of one connection's entity left off."""

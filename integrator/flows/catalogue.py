@@ -179,13 +179,6 @@ def intend(
     return link
 
 
-def mark_done(link: Link, target_id: str, digest: str) -> None:
-    link.target_id = target_id or link.target_id
-    link.state = Link.State.DONE
-    link.fingerprint = digest
-    link.save(update_fields=["target_id", "state", "fingerprint", "updated_at"])
-
-
 def record(
     job: SyncJob,
     object_type: str,

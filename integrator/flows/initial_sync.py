@@ -36,7 +36,6 @@ from integrator.flows.catalogue import (
     from_erp,
     intend,
     is_service_article,
-    mark_done,
     only_keys,
     paced,
     record,
@@ -175,7 +174,7 @@ def _list(job: SyncJob, steps: list[Step]) -> None:
 def _link_match(job: SyncJob, step: Step, source: Connection, target: Connection) -> None:
     # No fingerprint: the first products sync after this one brings the master's values over.
     link = intend(job, ENTITY_PRODUCT, source, step.article.key, target, step.article.number)
-    mark_done(link, step.target_id, "")
+    link.mark_done(step.target_id, fingerprint="")
     record(
         job,
         ENTITY_PRODUCT,

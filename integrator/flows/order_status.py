@@ -221,9 +221,7 @@ def _send(
                 _outcome(job, key, SyncItem.Outcome.FAILED, str(exc))
                 return
             break
-        link.target_id = remote_id[:100]
-        link.state = Link.State.DONE
-        link.save(update_fields=["target_id", "state", "updated_at"])
+        link.mark_done(remote_id)
         _outcome(job, key, SyncItem.Outcome.TRANSFERRED, message, remote_id=remote_id)
 
 

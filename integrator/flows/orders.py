@@ -249,7 +249,7 @@ def _transfer(
         # An earlier attempt wrote the intent and then its outcome was lost: look before creating.
         found = find_existing(run, reference)
         if found is not None:
-            _link_done(link, found.id)
+            link.mark_done(found.id)
             return found
     # Reads and checks only: an order that cannot be booked is refused before any write.
     rows = rows_for(run, order, route, where)
@@ -260,7 +260,7 @@ def _transfer(
         link = _new_link(run, shop, order, reference)
     customer_id = ensure_customer(run, shop, order, route)
     document = create(run, order, customer_id=customer_id, reference=reference, rows=rows)
-    _link_done(link, document.id)
+    link.mark_done(document.id)
     return document
 
 
@@ -291,12 +291,6 @@ def _order_link(run: OrderRun, shop: Connection, order: ShopOrder) -> Link | Non
         source_id=order.shop_order_id,
         target_connection=run.integration.erp,
     ).first()
-
-
-def _link_done(link: Link, target_id: str) -> None:
-    link.target_id = target_id
-    link.state = Link.State.DONE
-    link.save(update_fields=["target_id", "state", "updated_at"])
 
 
 def _routing_detail(shop: Connection, order: ShopOrder, route: Route) -> dict[str, Any]:

@@ -38,7 +38,6 @@ from integrator.flows.catalogue import (
     import_failure,
     is_service_article,
     link_for,
-    mark_done,
     only_keys,
     read_cursor,
     record,
@@ -189,7 +188,7 @@ class PriceWriter:
                     target_connection=self.connection,
                     defaults={"natural_key": article.number, "state": Link.State.PENDING},
                 )
-                mark_done(link, sent.remote_id, fp)
+                link.mark_done(sent.remote_id, fingerprint=fp)
             record(
                 job, self.entity, article.key, sent.outcome, sent.message, remote_id=sent.remote_id
             )

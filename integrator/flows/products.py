@@ -29,7 +29,6 @@ from integrator.flows.catalogue import (
     intend,
     is_service_article,
     link_for,
-    mark_done,
     only_keys,
     paced,
     read_cursor,
@@ -179,7 +178,7 @@ class ErpWriter:
                 detail = exc.exchange if isinstance(exc, ApiError) else None
                 record(job, ENTITY_PRODUCT, article.key, Outcome.FAILED, message, detail=detail)
                 return False
-            mark_done(link, written.id, fp)
+            link.mark_done(written.id, fingerprint=fp)
             record(
                 job,
                 ENTITY_PRODUCT,
@@ -323,7 +322,7 @@ class ShopProductWriter:
                 record(job, ENTITY_PRODUCT, article.key, Outcome.FAILED, problem)
                 failed.add(article.key)
                 continue
-            mark_done(link, remote_id, fp)
+            link.mark_done(remote_id, fingerprint=fp)
             record(
                 job,
                 ENTITY_PRODUCT,
