@@ -67,7 +67,11 @@ class Integration(models.Model):
         _("shop statuses that trigger the transfer"),
         default=list,
         blank=True,
-        help_text=_("Empty: every new order is transferred."),
+        help_text=_(
+            'Empty: every new order is transferred. A list, e.g. ["Confirmed"], for every shop; '
+            'or per shop by connection id, "*" for the others, e.g. '
+            '{"12": ["PAID"], "13": ["processing", "completed"], "*": []}.'
+        ),
     )
     options = models.JSONField(_("options"), default=dict, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -85,8 +89,49 @@ class Integration(models.Model):
     def is_gateway(self) -> bool:
         return self.flow in (self.Flow.GATEWAY_PLUS, self.Flow.GATEWAY_BASIC)
 
+    def trigger_statuses_for(self, shop: Connection) -> set[str]:
+        """The statuses (case-folded) that make one of `shop`'s orders ready to transfer; empty:
+        every order. Platforms name statuses differently (Jetshop "Confirmed", Shopify "PAID",
+        WooCommerce "processing"), so a multishop can set them per shop."""
+        configured = self.trigger_statuses or []
+        if isinstance(configured, dict):
+            configured = configured.get(str(shop.pk), configured.get("*", []))
+        return {str(status).casefold() for status in configured}
+
+    def _trigger_statuses_errors(self) -> list[str]:
+        configured = self.trigger_statuses
+        if configured in (None, "", []):
+            return []
+        if isinstance(configured, list):
+            lists = {"": configured}
+        elif isinstance(configured, dict):
+            lists = configured
+        else:
+            return [_("Give a list of statuses, or an object of lists per shop connection id.")]
+        errors = []
+        # A new integration has no shops yet (they are saved after it): only the form is checked.
+        shop_ids = {str(pk) for pk in self.shops.values_list("pk", flat=True)} if self.pk else None
+        for key, statuses in lists.items():
+            known = shop_ids is None and key.isdigit() or shop_ids is not None and key in shop_ids
+            if key and key != "*" and not known:
+                errors.append(
+                    _("%(key)s is not the id of one of this integration's shops (or *).")
+                    % {"key": key}
+                )
+            if not isinstance(statuses, list) or not all(
+                isinstance(s, str) and s.strip() for s in statuses
+            ):
+                errors.append(
+                    _("The statuses for %(key)s must be a list of status names.")
+                    % {"key": key or _("every shop")}
+                )
+        return errors
+
     def clean(self) -> None:
         errors = {}
+        trigger_errors = self._trigger_statuses_errors()
+        if trigger_errors:
+            errors["trigger_statuses"] = trigger_errors
         if self.erp_id and self.customer_id and self.erp.customer_id != self.customer_id:
             errors["erp"] = _("The accounting system belongs to another customer.")
         if self.gateway_id and self.customer_id and self.gateway.customer_id != self.customer_id:

@@ -30,7 +30,7 @@ from integrator.flows.order_documents import (
     rows_for,
 )
 from integrator.flows.order_run import CALL_ATTEMPTS, OrderRun, back_off
-from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
+from integrator.models import Cursor, Link, SyncItem, SyncJob
 from integrator.routing import Route, RoutingInvalid, origin, route_for
 from shops.clients.errors import ApiError, AuthExpired, OutcomeUnknown, RateLimited, RemoteDown
 from shops.clients.registry import client_for
@@ -157,7 +157,8 @@ def _transfer_page(
 ) -> None:
     """Transfer the orders the integration's statuses select (all of them when `force`: an
     order with a pending link was selected once and must be finished)."""
-    wanted = [o for o in orders if force or _triggers_transfer(run.integration, o)]
+    statuses = run.integration.trigger_statuses_for(shop)
+    wanted = [o for o in orders if force or _triggers_transfer(statuses, o)]
     # One query for the page's links, not one per order.
     links = {
         link.source_id: link
@@ -173,11 +174,11 @@ def _transfer_page(
         transfer_order(run, shop, order, links.get(order.shop_order_id))
 
 
-def _triggers_transfer(integration: Integration, order: ShopOrder) -> bool:
+def _triggers_transfer(statuses: set[str], order: ShopOrder) -> bool:
     # A cancelled order never becomes an invoice, whatever the configured statuses say.
     if order.status.lower() in CANCELLED_STATUSES:
         return False
-    return not integration.trigger_statuses or order.status in integration.trigger_statuses
+    return not statuses or order.status.casefold() in statuses
 
 
 def transfer_order(run: OrderRun, shop: Connection, order: ShopOrder, link: Link | None) -> None:
