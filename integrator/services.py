@@ -342,3 +342,17 @@ def enqueue_order_syncs() -> list[SyncJob]:
         if created:
             jobs.append(job)
     return jobs
+
+
+# Shopify redelivers a webhook for up to 48 hours and WooCommerce a few times within hours, so a
+# week of webhook ids is plenty to recognise every redelivery; older rows are only weight.
+WEBHOOK_EVENT_RETENTION = datetime.timedelta(days=7)
+
+
+def prune_webhook_events(*, now: datetime.datetime | None = None) -> int:
+    """Forget webhook ids older than the retention; returns how many were deleted."""
+    from integrator.models import WebhookEvent
+
+    cutoff = (now or timezone.now()) - WEBHOOK_EVENT_RETENTION
+    deleted, _by_model = WebhookEvent.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

@@ -16,3 +16,8 @@ def enqueue_order_syncs() -> int:
 def requeue_stalled_jobs() -> int:
     """Scheduled every minute: jobs whose worker died or whose task the broker lost."""
     return len(services.requeue_stalled_jobs())
+
+
+def prune_webhook_events() -> int:
+    """Scheduled daily: webhook ids past the shops' redelivery window."""
+    return services.prune_webhook_events()
