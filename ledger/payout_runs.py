@@ -5,6 +5,12 @@ idempotent, so a retry does only what is left.
 
 Registered in integrator/flows FLOWS (kind "payouts"); the schedule queues one per enabled
 gateway integration (ledger.tasks.enqueue_payout_fetches).
+
+Which days a scheduled fetch asks for: from a week before the last day a fetch succeeded up to
+(a payout listed as in transit is paid some days later), so a schedule that stopped for a while
+catches up instead of leaving a gap. The first fetch starts at the integration's option
+`payouts_since` (an ISO date: the day the merchant wants booking to begin, often the start of a
+period) or, without it, two weeks back.
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import datetime
 import logging
 from functools import partial
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrator import services as engine
-from integrator.models import SyncItem, SyncJob
+from integrator.models import Cursor, SyncItem, SyncJob
 from ledger import services
 from ledger.fetch import PLATFORMS, fetch_payouts
 from ledger.importing import ImportRejected
@@ -28,6 +35,9 @@ from shops.clients.registry import client_for
 logger = logging.getLogger(__name__)
 # What waits for a person is skipped (and said why); what breaks a rule of the product fails.
 WAITING = ("review", "discrepancy")
+FETCHED_UNTIL = "payouts_fetched"  # the Cursor entity: the last day a fetch succeeded up to
+FIRST_WINDOW = datetime.timedelta(days=14)
+OVERLAP = datetime.timedelta(days=7)
 
 
 def book_payouts_job(job: SyncJob) -> None:
@@ -75,6 +85,12 @@ def _fetch(job: SyncJob, gateway) -> None:
         for name in ("since", "until")
         if job.options.get(name)
     }
+    cursor, _created = Cursor.objects.get_or_create(
+        integration=job.integration, connection=gateway, entity=FETCHED_UNTIL
+    )
+    until = window.setdefault("until", timezone.localdate())
+    if "since" not in window:
+        window["since"] = _scheduled_since(job, cursor, until)
     try:
         results = fetch_payouts(connection=gateway, **window)
     except AuthExpired:
@@ -101,4 +117,14 @@ def _fetch(job: SyncJob, gateway) -> None:
                 outcome=SyncItem.Outcome.TRANSFERRED,
                 message=_("Imported: %(status)s.") % {"status": payout.get_status_display()},
             )
+    if not cursor.value or until.isoformat() > cursor.value:
+        cursor.value = until.isoformat()
+        cursor.save(update_fields=["value", "updated_at"])
     gateway.record_success()
+
+
+def _scheduled_since(job: SyncJob, cursor: Cursor, until: datetime.date) -> datetime.date:
+    if cursor.value:
+        return min(datetime.date.fromisoformat(cursor.value) - OVERLAP, until - FIRST_WINDOW)
+    first_day = job.integration.options.get("payouts_since")
+    return datetime.date.fromisoformat(first_day) if first_day else until - FIRST_WINDOW

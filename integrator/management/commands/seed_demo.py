@@ -20,7 +20,7 @@ from django.utils import timezone
 from billing.models import Customer, Package, Subscription
 from integrator.models import Integration, SyncItem, SyncJob
 from shops.models import Connection
-from shops.sandbox import demo_data
+from shops.sandbox import demo_data, gateway_data
 
 ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin"
 
@@ -157,8 +157,12 @@ class Command(BaseCommand):
         return connection
 
     def _integration(self, customer, name, flow, erp, shops, gateway=None) -> Integration:
+        defaults = {"flow": flow, "erp": erp, "gateway": gateway}
+        if gateway is not None:
+            # The sandbox's payouts start on a fixed day; booking begins there, however long ago.
+            defaults["options"] = {"payouts_since": gateway_data.FIRST_SALES_DAY.isoformat()}
         integration, created = Integration.objects.get_or_create(
-            customer=customer, name=name, defaults={"flow": flow, "erp": erp, "gateway": gateway}
+            customer=customer, name=name, defaults=defaults
         )
         if created:
             integration.shops.set(shops)
