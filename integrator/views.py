@@ -164,12 +164,9 @@ class MerchantLoginForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-@method_decorator(status_view, name="dispatch")
-class MerchantLoginView(LoginView):
-    template_name = "registration/merchant_login.html"
-    authentication_form = MerchantLoginForm
-    redirect_authenticated_user = False
-    next_page = reverse_lazy("status-page")
+class LoginRateLimited:
+    """Posts of the login and password-reset forms share one count per client address, so
+    guessing passwords and flooding mailboxes are slowed alike."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         verdict = ratelimit_web.hit(
@@ -179,7 +176,15 @@ class MerchantLoginView(LoginView):
         )
         if not verdict.allowed:
             return too_many(request, verdict)
-        return super().post(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
+
+
+@method_decorator(status_view, name="dispatch")
+class MerchantLoginView(LoginRateLimited, LoginView):
+    template_name = "registration/merchant_login.html"
+    authentication_form = MerchantLoginForm
+    redirect_authenticated_user = False
+    next_page = reverse_lazy("status-page")
 
     def get_default_redirect_url(self) -> str:
         return str(self.next_page)

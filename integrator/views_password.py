@@ -10,12 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 
-from integrator import ratelimit_web
-from integrator.views import merchant_access, status_view, too_many
+from integrator.views import LoginRateLimited, merchant_access, status_view
 
 
 class MerchantPasswordResetForm(PasswordResetForm):
@@ -24,9 +23,9 @@ class MerchantPasswordResetForm(PasswordResetForm):
 
 
 @method_decorator(status_view, name="dispatch")
-class MerchantPasswordResetView(auth_views.PasswordResetView):
+class MerchantPasswordResetView(LoginRateLimited, auth_views.PasswordResetView):
     """Always the same answer, whether or not the address belongs to a merchant: the page must
-    not tell who has an account. Asking is rate limited per address like signing in."""
+    not tell who has an account. Asking is rate limited per client address like signing in."""
 
     form_class = MerchantPasswordResetForm
     template_name = "registration/merchant_password_reset.html"
@@ -38,16 +37,6 @@ class MerchantPasswordResetView(auth_views.PasswordResetView):
         # The link's host comes from settings, never from the request's Host header.
         self.extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
         return super().form_valid(form)
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        verdict = ratelimit_web.hit(
-            "status-login",
-            ratelimit_web.client_ip(request),
-            per_minute=ratelimit_web.limit("STATUS_LOGIN_RATE_LIMIT_PER_IP"),
-        )
-        if not verdict.allowed:
-            return too_many(request, verdict)
-        return super().post(request, *args, **kwargs)
 
 
 @method_decorator(status_view, name="dispatch")

@@ -6,22 +6,12 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrator import services
-from integrator.models import Integration, SyncJob
 from shops.sandbox.demo_data import NORRSKEN
 from tests.integrator.test_order_to_invoice_end_to_end import _jetshop_integration
+from tests.integrator.test_orders_checks import _run
 from tests.integrator.test_orders_multishop import _multishop
 
 DELIVERED = 4  # Norce's StatusId for Delivered
-
-
-def _run(integration: Integration) -> SyncJob:
-    job, _ = services.job_enqueue(
-        integration=integration, kind="orders", trigger="manual", queue=False
-    )
-    services.job_run(job_id=job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def _invoiced(sandbox) -> set[str]:
