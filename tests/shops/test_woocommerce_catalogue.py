@@ -3,9 +3,11 @@ from the shop's own tax rates, against the sandbox over real HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from shops.clients.registry import client_for
 from shops.clients.woocommerce import WooCommerceClient
@@ -16,6 +18,13 @@ from shops.sandbox.woocommerce_data import FJALLMODE
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english() -> Iterator[None]:
+    # The messages are read in English here; their Swedish is in locale/sv.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
