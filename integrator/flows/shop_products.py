@@ -63,6 +63,18 @@ class ShopProductWriter:
         self.job = job
         self.connection = connection
         self.client = client
+        self._prices_include_tax: bool | None = None
+
+    def shop_price(self, article: Article) -> Decimal | None:
+        """Visma's price (excl. VAT) as the shop shows prices: a new product's starting price.
+        After that the prices flow owns it, so updates leave the price alone."""
+        if article.price is None:
+            return None
+        if self._prices_include_tax is None:
+            self._prices_include_tax = retrying(self.client.prices_include_tax)
+        if self._prices_include_tax:
+            return gross(article.price, article.vat_rate or Decimal(0))
+        return article.price
 
     def write(self, articles: list[Article], *, label: str = "") -> set[str]:
         job = self.job
@@ -169,6 +181,9 @@ class WooCommerceProducts(ShopProductWriter):
             for number in wanted:
                 variant, body = found.get(number), self.body(by_number[number])
                 if variant is None:
+                    price = self.shop_price(by_number[number])
+                    if price is not None:
+                        body["regular_price"] = str(price)
                     creates.append({"sku": number, "type": "simple", **body})
                 elif variant.product_id != variant.variant_id:
                     outcomes[number] = (
@@ -205,7 +220,6 @@ class ShopifyProducts(ShopProductWriter):
     def __init__(self, job: SyncJob, connection: Connection, client: Any) -> None:
         super().__init__(job, connection, client)
         self.vat = ShopifyVatRates.from_options(job.integration.options)
-        self._prices_include_tax: bool | None = None
 
     def problem(self, article: Article) -> str:
         if article.vat_rate is None:
@@ -219,17 +233,12 @@ class ShopifyProducts(ShopProductWriter):
 
     def new_product(self, article: Article) -> NewShopProduct:
         rate = article.vat_rate or Decimal(0)
-        price = article.price
-        if price is not None:
-            if self._prices_include_tax is None:
-                self._prices_include_tax = retrying(self.client.prices_include_tax)
-            price = gross(price, rate) if self._prices_include_tax else price
         return NewShopProduct(
             part_no=article.number,
             name=article.name,
             vat_rate=rate,
             active=article.active,
-            price=price,
+            price=self.shop_price(article),
             product_type=self.vat.product_type_for(rate) or "",
         )
 
