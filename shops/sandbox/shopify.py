@@ -40,6 +40,7 @@ import requests
 from shops.sandbox import shopify_data as data
 from shops.sandbox.shopify_mutations import MUTATIONS, variant_shape
 from shops.sandbox.shopify_payments import RestBucket, ShopifyPaymentsSandbox, rest_error
+from shops.sandbox.shopify_search import search
 from shops.sandbox.state import Request, Response, SandboxState, now_utc, parse_datetime
 
 API_VERSION = "2025-01"
@@ -48,10 +49,6 @@ PAYMENTS_PREFIX = f"/admin/api/{API_VERSION}/shopify_payments/"
 MAX_QUERY_COST = 1000
 MUTATION_COST = 10
 _TOP_FIELD = re.compile(r"^\s*(query|mutation)\b[^{]*\{\s*(\w+)")
-_SEARCH_TERM = re.compile(
-    r"""\s*(?:(?P<or>OR)\b|(?P<and>AND)\b|(?P<field>\w+):(?P<op>>=|<=|>|<)?"""
-    r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s]+)))"""
-)
 
 
 @dataclasses.dataclass
@@ -281,58 +278,6 @@ class ShopifySandbox:
                 return Response(404, {"error": f"No sandbox action {action!r} for shopify"})
             message = _webhook(shop, body)
         return Response(200, _deliver(message, body.get("url")))
-
-
-# --- Shopify's search syntax (the `query` argument) ---------------------------------------------
-
-
-def search(
-    expression: str, fields: dict[str, Callable[[dict[str, Any]], Any]]
-) -> Callable[[dict[str, Any]], bool]:
-    """A predicate for the part of Shopify's search syntax we send: `field:value`,
-    `field:>=value` (also > < <=), values bare or quoted, terms joined by AND (or a space) and OR.
-    Unknown fields match nothing rather than everything, so a typo cannot return the whole shop."""
-    alternatives: list[list[tuple[str, str, str]]] = [[]]
-    position, expression = 0, expression.strip()
-    while position < len(expression):
-        match = _SEARCH_TERM.match(expression, position)
-        if not match or match.end() == position:
-            raise ValueError(f"Cannot read the search query at {expression[position:]!r}")
-        position = match.end()
-        if match.group("or"):
-            alternatives.append([])
-        elif match.group("field"):
-            value = next(v for v in match.group("dq", "sq", "bare") if v is not None)
-            term = (match.group("field"), match.group("op") or "", value.replace('\\"', '"'))
-            alternatives[-1].append(term)
-
-    def holds(record: dict[str, Any], field: str, op: str, value: str) -> bool:
-        if field not in fields:
-            return False
-        current = fields[field](record)
-        wanted: Any = value
-        if isinstance(current, int):
-            wanted = int(value) if value.lstrip("-").isdigit() else None
-        elif isinstance(current, datetime.datetime):
-            wanted = parse_datetime(value)
-        else:
-            current, wanted = str(current).casefold(), value.lstrip("#").casefold()
-        if wanted is None:
-            return False
-        compare = {
-            "": current == wanted,
-            ">": current > wanted,
-            ">=": current >= wanted,
-            "<": current < wanted,
-            "<=": current <= wanted,
-        }
-        return compare[op]
-
-    if not any(alternatives):
-        return lambda record: True
-    return lambda record: any(
-        terms and all(holds(record, *term) for term in terms) for terms in alternatives
-    )
 
 
 # --- queries -------------------------------------------------------------------------------------
