@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from integrator import services
 from integrator.flows.fingerprint import fingerprint
 from integrator.flows.retries import TRANSIENT_ERRORS, back_off
+from integrator.flows.shop_vat import vat_rule
 from integrator.models import Cursor, Link, SyncItem, SyncJob
 from integrator.plugins import Pipeline
-from shops.clients.types import ErpArticle, ShopImportJob
+from shops.clients.types import ErpArticle, ShopImportJob, ShopListedItem
 from shops.models import Connection
 
 ENTITY_PRODUCT = "product"
@@ -51,6 +52,7 @@ class Article:
     active: bool = True
     price: Decimal | None = None  # ordinary price excl. VAT, when the source has one
     changed_at: datetime.datetime | None = None
+    vat_problem: str = ""  # why vat_rate is None, when the source's set-up says why
 
     def values(self) -> dict[str, Any]:
         """What a product sync writes: the fingerprinted values."""
@@ -92,8 +94,11 @@ def shop_articles(
     connection: Connection, client: Any, plugins: Pipeline, options: dict[str, Any]
 ) -> list[Article]:
     """Every product of a shop as an Article, or Unsupported when its client cannot list
-    products with their VAT rates (only Jetshop/Norce can today)."""
-    if connection.platform != Connection.Platform.JETSHOP:
+    products. Jetshop/Norce gives each product its rate; WooCommerce's rates come from the shop's
+    tax classes; Shopify's from the integration's mapping (see shop_vat.py)."""
+    if connection.platform == Connection.Platform.JETSHOP:
+        return _jetshop_articles(client, plugins, options)
+    if not hasattr(client, "listed_items"):
         raise Unsupported(
             _(
                 "%(platform)s: reading products with their VAT rates is not supported yet, so "
@@ -101,6 +106,44 @@ def shop_articles(
             )
             % {"platform": connection.get_platform_display()}
         )
+    rate_of = vat_rule(connection.platform, options)
+    articles = []
+    for item in client.listed_items():
+        article = from_listed(item, plugins, *rate_of(item))
+        if article is not None:
+            articles.append(article)
+    return articles
+
+
+def from_listed(
+    item: ShopListedItem, plugins: Pipeline, vat_rate: Decimal | None, vat_problem: str
+) -> Article | None:
+    """A Shopify or WooCommerce item as an Article, its price brought to excl. VAT. An item
+    without a SKU keeps its shop id as the key, so it is listed (and fails) on its own."""
+    number = plugins.article_number(item.sku) if item.sku else ""
+    if number is None:
+        return None
+    return Article(
+        key=item.sku or item.variant_id,
+        number=number,
+        name=item.name,
+        vat_rate=vat_rate,
+        active=item.active,
+        price=net_price(item.price, vat_rate, item.prices_include_tax),
+        changed_at=item.updated_at,
+        vat_problem=vat_problem,
+    )
+
+
+def net_price(price: Decimal | None, vat_rate: Decimal | None, incl_vat: bool) -> Decimal | None:
+    if price is None or not incl_vat:
+        return price
+    if vat_rate is None:
+        return None  # what is VAT in it is unknown: such an article is not written anyway
+    return (price * 100 / (100 + vat_rate)).quantize(TWO, ROUND_HALF_UP)
+
+
+def _jetshop_articles(client: Any, plugins: Pipeline, options: dict[str, Any]) -> list[Article]:
     try:
         standard = standard_price_list(client, options)
     except Unsupported:

@@ -4,8 +4,10 @@
 
 A dry run only reads. It lists, as items, what the real run would do with each article: "would
 create" and "matches" (skipped), and the conflicts it cannot decide for the merchant (failed):
-products without an article number, and article numbers that appear more than once on either side
-(also when they differ only in case or spaces, which people read as the same number).
+products without an article number, article numbers that appear more than once on either side
+(also when they differ only in case or spaces, which people read as the same number), and new
+products whose VAT rate is unknown (a Shopify product type nobody mapped, a WooCommerce tax class
+without a rate for Sweden).
 
 The real run knows its total up front, creates what is missing with the products flow's writers
 (so exactly once, as there), links what matches, leaves conflicts alone, and records the time it
@@ -41,7 +43,8 @@ from integrator.flows.catalogue import (
     record,
     shop_articles,
 )
-from integrator.flows.products import CHUNK, ErpWriter, shop_writer
+from integrator.flows.products import ErpWriter
+from integrator.flows.shop_products import CHUNK, shop_writer
 from integrator.models import SyncItem, SyncJob
 from integrator.plugins import Pipeline
 from shops.clients.registry import client_for
@@ -108,7 +111,8 @@ def initial_products(job: SyncJob) -> None:
 
 def _shop_numbers(connection: Connection, client: Any, erp_side: list[Article]) -> dict[str, str]:
     """Article number → the shop's id for it, for what the shop has. Jetshop lists its products;
-    Shopify and WooCommerce are asked for the ERP's numbers (they cannot be listed yet)."""
+    Shopify and WooCommerce are asked for the ERP's numbers (one search instead of the whole
+    catalogue)."""
     if connection.platform == Connection.Platform.JETSHOP:
         return {p.part_no: p.product_id for p in client.products()}
     if not hasattr(client, "variants_by_sku"):
@@ -156,6 +160,9 @@ def plan(source: list[Article], target: dict[str, str], target_name: str) -> lis
         elif article.number in target:
             steps.append(Step(article, MATCH, _("matches"), target_id=target[article.number]))
             continue
+        elif article.vat_rate is None:
+            # It would fail in the real run: say so now, with the reason.
+            message = article.vat_problem or _("Has no VAT rate, and we never guess one.")
         else:
             steps.append(Step(article, CREATE, _("would create in %(t)s") % {"t": target_name}))
             continue

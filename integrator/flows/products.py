@@ -10,7 +10,6 @@ a lost answer or a crash never makes a second article.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -25,7 +24,6 @@ from integrator.flows.catalogue import (
     back_off,
     digest,
     from_erp,
-    import_failure,
     intend,
     is_service_article,
     link_for,
@@ -33,25 +31,20 @@ from integrator.flows.catalogue import (
     paced,
     read_cursor,
     record,
-    retrying,
-    run_import,
     save_cursor,
     shop_articles,
     skip_unchanged,
     unchanged,
 )
-from integrator.models import Link, SyncItem, SyncJob
+from integrator.flows.shop_products import CHUNK, shop_writer
+from integrator.models import SyncItem, SyncJob
 from integrator.plugins import Pipeline
 from shops.clients.errors import ApiError, AuthExpired
 from shops.clients.registry import client_for
-from shops.clients.types import ErpArticle, NewErpArticle, NewShopProduct
+from shops.clients.types import ErpArticle, NewErpArticle
 from shops.models import Connection
 
 Outcome = SyncItem.Outcome
-CHUNK = 100  # items per shop import or batch request
-# WooCommerce knows tax classes, not rates. Only the standard class is safe to assume for 25 %;
-# any other rate needs the integration option `woocommerce_tax_classes`, e.g. {"6": "reduced-rate"}.
-DEFAULT_TAX_CLASSES = {"25": ""}
 
 
 def sync_products(job: SyncJob) -> None:
@@ -127,8 +120,12 @@ class ErpWriter:
 
     def problem(self, article: Article) -> str:
         """Why the article cannot be written as it is ("" when it can)."""
+        if not article.number:
+            return _("The product has no article number (SKU): it cannot be matched in Visma.")
         if article.vat_rate is None:
-            return _("The shop gives no VAT rate for this product, and we never guess one.")
+            return article.vat_problem or _(
+                "The shop gives no VAT rate for this product, and we never guess one."
+            )
         try:
             self.coding_id(article.vat_rate)
         except LookupError:
@@ -266,157 +263,3 @@ def _erp_to_shops(job: SyncJob, plugins: Pipeline) -> None:
     if not only:
         save_cursor(job, integration.erp, ENTITY_PRODUCT, articles, failed)
     integration.erp.record_success()
-
-
-def shop_writer(job: SyncJob, connection: Connection) -> ShopProductWriter:
-    writers: dict[str, type[ShopProductWriter]] = {
-        Connection.Platform.JETSHOP: JetshopProducts,
-        Connection.Platform.WOOCOMMERCE: WooCommerceProducts,
-    }
-    if connection.platform not in writers:
-        raise Unsupported(
-            _("%(platform)s: creating and updating products is not supported yet.")
-            % {"platform": connection.get_platform_display()}
-        )
-    return writers[connection.platform](job, connection, client_for(connection))
-
-
-class ShopProductWriter:
-    """Writes a chunk of articles to one shop; returns the keys that failed."""
-
-    def __init__(self, job: SyncJob, connection: Connection, client: Any) -> None:
-        self.job = job
-        self.connection = connection
-        self.client = client
-
-    def write(self, articles: list[Article], *, label: str = "") -> set[str]:
-        job = self.job
-        erp = job.integration.erp
-        todo: list[tuple[Article, Link, str]] = []
-        failed: set[str] = set()
-        for article in articles:
-            link = link_for(job, ENTITY_PRODUCT, erp, article.key, self.connection)
-            fp = digest(article.values())
-            if unchanged(link, fp):
-                skip_unchanged(job, ENTITY_PRODUCT, article.key, link)  # type: ignore[arg-type]
-                continue
-            problem = self.problem(article)
-            if problem:
-                record(job, ENTITY_PRODUCT, article.key, Outcome.FAILED, problem)
-                failed.add(article.key)
-                continue
-            link = intend(job, ENTITY_PRODUCT, erp, article.key, self.connection, article.number)
-            todo.append((article, link, fp))
-        if not todo:
-            return failed
-        try:
-            outcomes = self.send([a for a, _link, _fp in todo])
-        except AuthExpired:
-            raise
-        except ApiError as exc:
-            outcomes = {a.number: ("", exc.message) for a, _link, _fp in todo}
-        for article, link, fp in todo:
-            remote_id, problem = outcomes.get(article.number, ("", _("The shop did not answer.")))
-            if problem:
-                # The link stays pending and keeps no fingerprint: the next run sends it again.
-                record(job, ENTITY_PRODUCT, article.key, Outcome.FAILED, problem)
-                failed.add(article.key)
-                continue
-            link.mark_done(remote_id, fingerprint=fp)
-            record(
-                job,
-                ENTITY_PRODUCT,
-                article.key,
-                Outcome.TRANSFERRED,
-                label or _("Sent to %(shop)s.") % {"shop": self.connection.name},
-                remote_id=remote_id,
-            )
-        return failed
-
-    def problem(self, article: Article) -> str:
-        if article.vat_rate is None:
-            return _("Visma gives no VAT rate for this article (its coding is unknown).")
-        return ""
-
-    def send(self, articles: list[Article]) -> dict[str, tuple[str, str]]:
-        """(remote id, problem) per article number."""
-        raise NotImplementedError
-
-
-class JetshopProducts(ShopProductWriter):
-    """Norce imports are upserts by PartNo: sending a product twice never makes two, so the
-    search before create is the import itself. They are asynchronous: start, then wait."""
-
-    def send(self, articles: list[Article]) -> dict[str, tuple[str, str]]:
-        products = [
-            NewShopProduct(
-                part_no=a.number, name=a.name, vat_rate=a.vat_rate or Decimal(0), active=a.active
-            )
-            for a in articles
-        ]
-        imported = run_import(self.client, lambda: self.client.import_products(products))
-        return {a.number: (a.number, import_failure(imported, a.number)) for a in articles}
-
-
-class WooCommerceProducts(ShopProductWriter):
-    """Products are searched by SKU before anything is created, again before every retry."""
-
-    def problem(self, article: Article) -> str:
-        if article.vat_rate is None:
-            return super().problem(article)
-        if self.tax_class(article.vat_rate) is None:
-            return _(
-                "No WooCommerce tax class is set for %(rate)s %% VAT (integration option "
-                "woocommerce_tax_classes); we never guess one."
-            ) % {"rate": format(article.vat_rate.normalize(), "f")}
-        return ""
-
-    def tax_class(self, rate: Decimal) -> str | None:
-        classes = self.job.integration.options.get("woocommerce_tax_classes", DEFAULT_TAX_CLASSES)
-        return classes.get(format(rate.normalize(), "f"))
-
-    def body(self, article: Article) -> dict[str, Any]:
-        return {
-            "name": article.name,
-            "status": "publish" if article.active else "draft",
-            "tax_class": self.tax_class(article.vat_rate or Decimal(0)) or "",
-        }
-
-    def send(self, articles: list[Article]) -> dict[str, tuple[str, str]]:
-        by_number = {a.number: a for a in articles}
-        outcomes: dict[str, tuple[str, str]] = {}
-        for attempt in range(1, ITEM_ATTEMPTS + 1):
-            # Searched before every attempt: a batch whose answer was lost may have created
-            # some; those are updated now, not created again.
-            wanted = [n for n in by_number if n not in outcomes]
-            found = retrying(partial(self.client.variants_by_sku, wanted))
-            updates, creates = [], []
-            for number in wanted:
-                variant, body = found.get(number), self.body(by_number[number])
-                if variant is None:
-                    creates.append({"sku": number, "type": "simple", **body})
-                elif variant.product_id != variant.variant_id:
-                    outcomes[number] = (
-                        "",
-                        _("A variation in WooCommerce; products here have none."),
-                    )
-                else:
-                    updates.append({"id": int(variant.variant_id), **body})
-            try:
-                result = self.client.batch_products(create=creates, update=updates)
-            except TRANSIENT_ERRORS as exc:
-                if attempt == ITEM_ATTEMPTS:
-                    raise
-                back_off(exc, attempt)
-                continue
-            for variant in result.created + result.updated:
-                outcomes[variant.sku] = (variant.variant_id, "")
-            for error in result.errors:
-                number = error.key if error.key in by_number else _sku_of(found, error.key)
-                outcomes[number] = ("", f"WooCommerce: {error.message}")
-            break
-        return outcomes
-
-
-def _sku_of(found: dict[str, Any], remote_id: str) -> str:
-    return next((sku for sku, v in found.items() if v.variant_id == remote_id), remote_id)

@@ -1,4 +1,5 @@
-"""Shopify: orders, variants, stock, prices, fulfilment and capture over the GraphQL Admin API.
+"""Shopify: orders, variants, stock, prices, fulfilment and capture over the GraphQL Admin API;
+the catalogue (listing and creating products) is in shopify_products.py.
 
 REST is legacy at Shopify, so everything here is GraphQL (`POST /admin/api/2025-01/graphql.json`
 with `X-Shopify-Access-Token`); only Shopify Payments (shopify_payments.py) still needs REST.
@@ -37,6 +38,7 @@ from shops.clients.errors import (
     ValidationFailed,
 )
 from shops.clients.shopify_orders import OrderCursor, order_from_shopify
+from shops.clients.shopify_products import ShopifyCatalogue
 from shops.clients.types import (
     OrderPage,
     ShopOrder,
@@ -114,7 +116,7 @@ class ShopifyAuth:
         return str(errors or response.reason), ""
 
 
-class ShopifyClient(ShopifyAuth, ApiClient):
+class ShopifyClient(ShopifyCatalogue, ShopifyAuth, ApiClient):
     system = "Shopify"
     ORDERS_PAGE_SIZE = 10  # with 50 line items each this asks for ~600 points: under the 1000 cap
     LINES_PER_ORDER = 50
@@ -488,6 +490,7 @@ def _variant(node: dict[str, Any]) -> ShopVariant:
         compare_at_price=_dec(compare_at) if compare_at not in (None, "") else None,
         inventory_item_id=str(item.get("id") or ""),
         stock=[_stock_level(level) for level in levels],
+        only_variant=bool(product.get("hasOnlyDefaultVariant", True)),
     )
 
 

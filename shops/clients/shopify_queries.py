@@ -58,7 +58,7 @@ query IntegratorVariants($first: Int!, $query: String!) {
   productVariants(first: $first, query: $query) {
     nodes {
       id sku title price compareAtPrice
-      product { id title }
+      product { id title hasOnlyDefaultVariant }
       inventoryItem {
         id
         inventoryLevels(first: 10) {
@@ -74,6 +74,40 @@ query IntegratorVariants($first: Int!, $query: String!) {
 """
 
 _USER_ERRORS = "userErrors { field message code }"
+
+# Every variant with what the products flow needs (no stock levels: those cost 10× more).
+CATALOGUE = """
+query IntegratorCatalogue($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after, sortKey: ID) {
+    nodes {
+      id sku title price taxable updatedAt
+      product { id title status productType tags updatedAt hasOnlyDefaultVariant }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+_CREATED_VARIANTS = "variants(first: 1) { nodes { id sku title price compareAtPrice } }"
+
+# productSet creates a product with exactly the variants given: here one, with our SKU.
+CREATE_PRODUCT = f"""
+mutation IntegratorCreateProduct($input: ProductSetInput!) {{
+  productSet(input: $input, synchronous: true) {{
+    product {{ id title status productType {_CREATED_VARIANTS} }}
+    {_USER_ERRORS}
+  }}
+}}
+"""
+
+UPDATE_PRODUCT = """
+mutation IntegratorUpdateProduct($product: ProductUpdateInput!) {
+  productUpdate(product: $product) {
+    product { id title status productType }
+    userErrors { field message }
+  }
+}
+"""
 
 SET_STOCK = f"""
 mutation IntegratorSetStock($input: InventorySetQuantitiesInput!) {{

@@ -163,6 +163,7 @@ class ShopVariant:
     compare_at_price: Decimal | None  # the "was" price; None when there is none
     inventory_item_id: str
     stock: list[ShopStockLevel] = field(default_factory=list)
+    only_variant: bool = True  # Shopify: its product has no other variants
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,8 @@ class NewShopProduct:
     description: str = ""
     manufacturer_code: str = ""
     category_code: str = ""
+    price: Decimal | None = None  # as the shop shows prices (Shopify's create sets one)
+    product_type: str = ""  # Shopify: what the merchant's tax override goes by
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,26 @@ class ShopProduct:
     name: str
     vat_rate: Decimal | None
     active: bool
+    updated_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShopListedItem:
+    """One sellable item of a shop's catalogue, for products going shop → ERP: a simple product,
+    or one variant / variation with its own SKU (we keep no variant structure: each is an
+    article). Shopify and WooCommerce list them; Jetshop has ShopProduct."""
+
+    sku: str  # "" when the shop has none (then it cannot be matched)
+    product_id: str
+    variant_id: str  # == product_id for a simple product
+    name: str
+    active: bool
+    price: Decimal | None  # the ordinary price as the shop shows it (see prices_include_tax)
+    prices_include_tax: bool
+    vat_rate: Decimal | None  # None: the shop does not say; never guess one
+    vat_problem: str = ""  # why vat_rate is None, when the shop's set-up says why
+    product_type: str = ""  # Shopify: what a VAT mapping set by support staff may go by
+    tags: tuple[str, ...] = ()
     updated_at: datetime.datetime | None = None
 
 

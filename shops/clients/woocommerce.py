@@ -37,6 +37,7 @@ from shops.clients.base import ApiClient
 from shops.clients.errors import AuthExpired, OutcomeUnknown, ValidationFailed
 from shops.clients.types import (
     OrderPage,
+    ShopListedItem,
     ShopOrder,
     ShopPriceChange,
     ShopStockChange,
@@ -45,15 +46,19 @@ from shops.clients.types import (
 from shops.clients.woocommerce_orders import OrderCursor, order_from_woocommerce, sort_key
 from shops.clients.woocommerce_products import (
     FIELD_OF_CODE,
+    SOLD_TYPES,
     BatchResult,
     CampaignPrice,
     collect_batch_answer,
+    listed_from_woocommerce,
+    rates_by_class,
     variant_from_woocommerce,
 )
 
 API = "/wp-json/wc/v3"
 ORDERS = f"{API}/orders"
 PRODUCTS = f"{API}/products"
+TAXES = f"{API}/taxes"
 MAX_PER_PAGE = 100
 BATCH_LIMIT = 100  # WooCommerce's default woocommerce_rest_batch_items_limit, all actions together
 
@@ -299,6 +304,21 @@ class WooCommerceClient(ApiClient):
                 if item.get("sku") in part and sellable:
                     found[item["sku"]] = self._variant(item, parents)
         return found
+
+    def listed_items(self) -> list[ShopListedItem]:
+        """Every simple product and every variation of a variable product (each has its own
+        SKU and is sold as itself), with its VAT rate from the shop's tax rates for Sweden."""
+        include_tax = self.prices_include_tax()
+        rates = rates_by_class(self._all_pages(TAXES, {}))
+        listed: list[ShopListedItem] = []
+        for product in self._all_pages(PRODUCTS, {"orderby": "id", "order": "asc"}):
+            if product.get("type") == "variable":
+                path = f"{PRODUCTS}/{product['id']}/variations"
+                for variation in self._all_pages(path, {}):
+                    listed.append(listed_from_woocommerce(variation, product, rates, include_tax))
+            elif product.get("type") in SOLD_TYPES:
+                listed.append(listed_from_woocommerce(product, product, rates, include_tax))
+        return listed
 
     def variation_by_sku(self, product_id: str, sku: str) -> ShopVariant | None:
         for item in self._all_pages(f"{PRODUCTS}/{product_id}/variations", {"sku": sku}):

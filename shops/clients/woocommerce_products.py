@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shops.clients.types import ShopStockLevel, ShopVariant
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from shops.clients.types import ShopListedItem, ShopStockLevel, ShopVariant
+
+COUNTRY = "SE"  # the shops we serve sell from Sweden: the rates that apply are Sweden's
+# Product types we list as articles: a grouped product only bundles others, an external one is
+# sold on another site, and a variable one is sold through its variations (listed instead).
+SOLD_TYPES = ("simple",)
 
 # Error codes that name their field only in the code.
 FIELD_OF_CODE = {"product_invalid_sku": "sku", "woocommerce_rest_shop_order_invalid_id": "id"}
@@ -101,4 +109,83 @@ def variant_from_woocommerce(item: dict[str, Any], holder: dict[str, Any]) -> Sh
         inventory_item_id=inventory_item_id,
         # WooCommerce has one stock per product and no locations; nothing is reserved apart.
         stock=[ShopStockLevel("", "", int(quantity), int(quantity))] if tracked else [],
+    )
+
+
+# --- the catalogue, shop → ERP ---------------------------------------------------------------
+
+
+def rates_by_class(tax_rates: list[dict[str, Any]]) -> dict[str, Decimal | str]:
+    """Per tax class ("" for the standard class) the VAT rate for Sweden, or why there is not
+    exactly one. A rate for Sweden wins over one for every country ("" as the country)."""
+    found: dict[str, dict[bool, set[Decimal]]] = {}
+    for rate in tax_rates:
+        country = str(rate.get("country") or "").upper()
+        if country not in ("", COUNTRY):
+            continue
+        tax_class = str(rate.get("class") or "")
+        tax_class = "" if tax_class == "standard" else tax_class
+        percent = Decimal(str(rate.get("rate") or "0")).normalize()
+        found.setdefault(tax_class, {}).setdefault(country == COUNTRY, set()).add(percent)
+    rates: dict[str, Decimal | str] = {}
+    for tax_class, by_scope in found.items():
+        candidates = by_scope.get(True) or by_scope.get(False) or set()
+        if len(candidates) == 1:
+            rates[tax_class] = next(iter(candidates))
+        else:
+            rates[tax_class] = _(
+                'WooCommerce has several rates for Sweden in the tax class "%(class)s" '
+                "(%(rates)s): which one applies depends on the address, so we do not pick one."
+            ) % {
+                "class": tax_class or "standard",
+                "rates": ", ".join(f"{format(r, 'f')} %" for r in sorted(candidates)),
+            }
+    return rates
+
+
+def vat_of(item: dict[str, Any], parent: dict[str, Any], rates: dict[str, Decimal | str]) -> Any:
+    """(rate, problem) for a product or variation from its tax status and class."""
+    if item.get("tax_status") in ("none", "shipping"):
+        return Decimal(0), ""  # the shop charges no VAT on the item itself
+    tax_class = str(item.get("tax_class") or "")
+    if tax_class == "parent":
+        tax_class = str(parent.get("tax_class") or "")
+    rate = rates.get(tax_class)
+    if rate is None:
+        return None, _(
+            'WooCommerce has no tax rate for Sweden in the tax class "%(class)s", so it charges '
+            "no VAT on this product. If that is meant, give the class a 0 %% rate for Sweden."
+        ) % {"class": tax_class or "standard"}
+    if isinstance(rate, str):
+        return None, rate
+    return rate, ""
+
+
+def listed_from_woocommerce(
+    item: dict[str, Any],
+    parent: dict[str, Any],
+    rates: dict[str, Decimal | str],
+    prices_include_tax: bool,
+) -> ShopListedItem:
+    """A simple product (`parent` is itself) or a variation of `parent` as a listed item."""
+    is_variation = item is not parent
+    name = str(item.get("name") or "")
+    if is_variation and not name:
+        options = ", ".join(str(a.get("option")) for a in item.get("attributes") or [])
+        name = f"{parent.get('name', '')} - {options}"
+    rate, problem = vat_of(item, parent, rates)
+    regular = item.get("regular_price")
+    changes = [item.get("date_modified_gmt"), parent.get("date_modified_gmt")]
+    moments = [parse_datetime(f"{c}+00:00") for c in changes if c]
+    return ShopListedItem(
+        sku=str(item.get("sku") or ""),
+        product_id=str(parent["id"]),
+        variant_id=str(item["id"]),
+        name=name,
+        active=item.get("status") == "publish" and parent.get("status") == "publish",
+        price=Decimal(str(regular)) if regular not in (None, "") else None,
+        prices_include_tax=prices_include_tax,
+        vat_rate=rate,
+        vat_problem=problem,
+        updated_at=max((m for m in moments if m), default=None),
     )

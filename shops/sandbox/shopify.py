@@ -1,7 +1,8 @@
 """Shopify as the sandbox serves it under /shopify/<shop slug> (the shop's admin host):
 - POST /admin/api/2025-01/graphql.json                 the GraphQL Admin API, for exactly the
   operations shops/clients/shopify_queries.py sends (dispatched on the top-level field; values
-  come from `variables`), with extensions.cost and THROTTLED from a per-shop cost bucket
+  come from `variables`), with extensions.cost and THROTTLED from a per-shop cost bucket;
+  productVariants pages by cursor (sortKey ID); productSet creates a product with its variant
 - GET  /admin/api/2025-01/shopify_payments/…           Shopify Payments REST (shopify_payments.py)
 Requests need `X-Shopify-Access-Token` for this shop. Answers return whole stored objects rather
 than only the selected fields: a superset our client ignores, and much less sandbox.
@@ -39,6 +40,7 @@ import requests
 from shops.sandbox import shopify_data as data
 from shops.sandbox.shopify_mutations import MUTATIONS, variant_shape
 from shops.sandbox.shopify_payments import RestBucket, ShopifyPaymentsSandbox, rest_error
+from shops.sandbox.shopify_search import search
 from shops.sandbox.state import Request, Response, SandboxState, now_utc, parse_datetime
 
 API_VERSION = "2025-01"
@@ -47,10 +49,6 @@ PAYMENTS_PREFIX = f"/admin/api/{API_VERSION}/shopify_payments/"
 MAX_QUERY_COST = 1000
 MUTATION_COST = 10
 _TOP_FIELD = re.compile(r"^\s*(query|mutation)\b[^{]*\{\s*(\w+)")
-_SEARCH_TERM = re.compile(
-    r"""\s*(?:(?P<or>OR)\b|(?P<and>AND)\b|(?P<field>\w+):(?P<op>>=|<=|>|<)?"""
-    r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s]+)))"""
-)
 
 
 @dataclasses.dataclass
@@ -146,6 +144,7 @@ class ShopifySandbox:
             "shops": {
                 slug: {
                     "orders": shop.orders,
+                    "products": shop.products,
                     "variants": [variant_shape(v) for v in shop.variants],
                     "create_calls": {k: dict(c) for k, c in shop.create_calls.items()},
                     "throttled": shop.throttled,
@@ -220,7 +219,9 @@ class ShopifySandbox:
             root = "Mutation" if kind == "mutation" else "QueryRoot"
             message = f"Field '{field}' doesn't exist on type '{root}'"
             return Response(200, {"errors": [graphql_error(message, "undefinedField")]})
-        requested = MUTATION_COST if kind == "mutation" else _requested_cost(field, variables)
+        requested = (
+            MUTATION_COST if kind == "mutation" else _requested_cost(field, variables, document)
+        )
         shop.bucket.refill()
         cost: dict[str, Any] = {"requestedQueryCost": requested, "actualQueryCost": None}
         if requested > MAX_QUERY_COST:
@@ -241,7 +242,11 @@ class ShopifySandbox:
             result = resolver(shop, variables)
         except ValueError as exc:  # an unreadable search query or cursor
             return Response(200, {"errors": [graphql_error(str(exc), "BAD_REQUEST")]})
-        actual = requested if kind == "mutation" else min(requested, _actual_cost(field, result))
+        actual = (
+            requested
+            if kind == "mutation"
+            else min(requested, _actual_cost(field, result, document))
+        )
         shop.bucket.available -= actual
         cost.update(actualQueryCost=actual, throttleStatus=shop.bucket.status())
         return Response(200, {"data": {field: copy.deepcopy(result)}, "extensions": {"cost": cost}})
@@ -275,74 +280,25 @@ class ShopifySandbox:
         return Response(200, _deliver(message, body.get("url")))
 
 
-# --- Shopify's search syntax (the `query` argument) ---------------------------------------------
-
-
-def search(
-    expression: str, fields: dict[str, Callable[[dict[str, Any]], Any]]
-) -> Callable[[dict[str, Any]], bool]:
-    """A predicate for the part of Shopify's search syntax we send: `field:value`,
-    `field:>=value` (also > < <=), values bare or quoted, terms joined by AND (or a space) and OR.
-    Unknown fields match nothing rather than everything, so a typo cannot return the whole shop."""
-    alternatives: list[list[tuple[str, str, str]]] = [[]]
-    position, expression = 0, expression.strip()
-    while position < len(expression):
-        match = _SEARCH_TERM.match(expression, position)
-        if not match or match.end() == position:
-            raise ValueError(f"Cannot read the search query at {expression[position:]!r}")
-        position = match.end()
-        if match.group("or"):
-            alternatives.append([])
-        elif match.group("field"):
-            value = next(v for v in match.group("dq", "sq", "bare") if v is not None)
-            term = (match.group("field"), match.group("op") or "", value.replace('\\"', '"'))
-            alternatives[-1].append(term)
-
-    def holds(record: dict[str, Any], field: str, op: str, value: str) -> bool:
-        if field not in fields:
-            return False
-        current = fields[field](record)
-        wanted: Any = value
-        if isinstance(current, int):
-            wanted = int(value) if value.lstrip("-").isdigit() else None
-        elif isinstance(current, datetime.datetime):
-            wanted = parse_datetime(value)
-        else:
-            current, wanted = str(current).casefold(), value.lstrip("#").casefold()
-        if wanted is None:
-            return False
-        compare = {
-            "": current == wanted,
-            ">": current > wanted,
-            ">=": current >= wanted,
-            "<": current < wanted,
-            "<=": current <= wanted,
-        }
-        return compare[op]
-
-    if not any(alternatives):
-        return lambda record: True
-    return lambda record: any(
-        terms and all(holds(record, *term) for term in terms) for terms in alternatives
-    )
-
-
 # --- queries -------------------------------------------------------------------------------------
 
 
-def _requested_cost(field: str, variables: dict[str, Any]) -> int:
+def _requested_cost(field: str, variables: dict[str, Any], document: str = "") -> int:
     first = int(variables.get("first") or 1)
     if field == "orders":
         return 2 + first * (14 + int(variables.get("lines") or 0))
     if field == "productVariants":
-        return 2 + first * 25
+        # Stock levels are a connection per variant: they make a variant ten times dearer.
+        return 2 + first * (25 if "inventoryLevels" in document else 3)
     return {"order": 30, "shop": 1}.get(field, 1)
 
 
-def _actual_cost(field: str, result: Any) -> int:
+def _actual_cost(field: str, result: Any, document: str) -> int:
     if field == "orders":
         nodes = result["nodes"]
         return 2 + sum(14 + len(n["lineItems"]["nodes"]) for n in nodes)
+    if field == "productVariants" and "inventoryLevels" not in document:
+        return 2 + 2 * len(result["nodes"])
     if field == "productVariants":
         return 2 + sum(
             5 + 2 * len(n["inventoryItem"]["inventoryLevels"]["nodes"]) for n in result["nodes"]
@@ -402,9 +358,33 @@ VARIANT_FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 
 def _product_variants(shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+    """Variants matching `query`, by id (sortKey ID), a page of `first` after the cursor."""
     predicate = search(str(variables.get("query") or ""), VARIANT_FIELDS)
-    found = [v for v in shop.variants if predicate(v)][: int(variables.get("first") or 10)]
-    return {"nodes": [variant_shape(v) for v in found], "pageInfo": {"hasNextPage": False}}
+    found = sorted((v for v in shop.variants if predicate(v)), key=_legacy_id)
+    if variables.get("after"):
+        try:
+            since = int(json.loads(base64.urlsafe_b64decode(str(variables["after"]).encode()))[1])
+        except (ValueError, TypeError, IndexError):
+            raise ValueError("Invalid cursor.") from None
+        found = [v for v in found if _legacy_id(v) > since]
+    first = int(variables.get("first") or 10)
+    page = found[:first]
+    products = {p["id"]: p for p in shop.products}
+    nodes = [
+        {**variant_shape(v), "product": products.get(v["product"]["id"], v["product"])}
+        for v in page
+    ]
+    return {
+        "nodes": nodes,
+        "pageInfo": {
+            "hasNextPage": len(found) > first,
+            "endCursor": _cursor(("id", _legacy_id(page[-1]))) if page else None,
+        },
+    }
+
+
+def _legacy_id(record: dict[str, Any]) -> int:
+    return int(str(record["id"]).rsplit("/", 1)[-1])
 
 
 def _shop(shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:

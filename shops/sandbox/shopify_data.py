@@ -66,6 +66,31 @@ PRODUCTS: Catalogue = [
     ),
 ]
 SHIPPING = ("PostNord Ombud", "postnord-ombud", Decimal("49.00"), 25)
+CATALOGUE_UPDATED = "2026-10-01T08:00:00Z"
+STANDARD_VAT = 25  # Sweden's rate in the shop's tax settings
+# The merchant's tax override for Sweden on an automated collection of the product type
+# "Böcker" (books at 6 %). Shopify's Admin API does not show overrides; the integration is told
+# the same mapping by support staff (its option shopify_vat_rates).
+TAX_OVERRIDES = {"Böcker": 6}
+PRODUCT_TYPES = {25: "Kläder", 6: "Böcker"}
+
+
+def vat_for(product_type: str, taxable: bool) -> int:
+    """The rate Shopify charges in Sweden for a variant, as the shop is set up."""
+    return TAX_OVERRIDES.get(product_type, STANDARD_VAT) if taxable else 0
+
+
+def product_record(product_id: str, title: str, product_type: str, single: bool) -> dict:
+    """A product as the catalogue query shows it (variants are stored apart)."""
+    return {
+        "id": product_id,
+        "title": title,
+        "status": "ACTIVE",
+        "productType": product_type,
+        "tags": [],
+        "updatedAt": CATALOGUE_UPDATED,
+        "hasOnlyDefaultVariant": single,
+    }
 
 
 def money(amount: Decimal) -> dict[str, Any]:
@@ -81,7 +106,10 @@ def catalogue(tenant: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(products, variants) with inventory levels, in GraphQL shape."""
     products, variants, number = [], [], 0
     for product_id, title, vat, rows in PRODUCTS:
-        product = {"id": f"gid://shopify/Product/{product_id}", "title": title, "vat": vat}
+        single = len(rows) == 1 and rows[0][1] == "Default Title"
+        product = product_record(
+            f"gid://shopify/Product/{product_id}", title, PRODUCT_TYPES[vat], single
+        )
         products.append(product)
         for sku, variant_title, price, compare_at, stock in rows:
             number += 1
@@ -100,7 +128,13 @@ def catalogue(tenant: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     "title": variant_title,
                     "price": price,
                     "compareAtPrice": compare_at,
-                    "product": {"id": product["id"], "title": title},
+                    "taxable": True,
+                    "updatedAt": CATALOGUE_UPDATED,
+                    "product": {
+                        "id": product["id"],
+                        "title": title,
+                        "hasOnlyDefaultVariant": single,
+                    },
                     "inventoryItem": {
                         "id": f"gid://shopify/InventoryItem/{55000 + number}",
                         "levels": levels,

@@ -42,7 +42,7 @@ def variant_shape(variant: dict[str, Any]) -> dict[str, Any]:
         }
         for level in item["levels"]
     ]
-    keys = ("id", "sku", "title", "price", "compareAtPrice", "product")
+    keys = ("id", "sku", "title", "price", "compareAtPrice", "taxable", "updatedAt", "product")
     return {
         **{k: variant[k] for k in keys},
         "inventoryItem": {"id": item["id"], "inventoryLevels": {"nodes": levels}},
@@ -342,7 +342,117 @@ def _capture(shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
     return {"transaction": transaction, "userErrors": []}
 
 
+PRODUCT_STATUSES = ("ACTIVE", "ARCHIVED", "DRAFT")
+
+
+def _product_errors(given: dict[str, Any], *, creating: bool) -> list[dict[str, Any]]:
+    errors = []
+    if creating and not str(given.get("title") or "").strip():
+        errors.append(user_error(["input", "title"], "Title can't be blank", "BLANK"))
+    if "status" in given and given["status"] not in PRODUCT_STATUSES:
+        errors.append(user_error(["input", "status"], "Status is invalid", "INVALID"))
+    for index, variant in enumerate(given.get("variants") or []):
+        if "price" in variant:
+            price = _money_value(variant["price"])
+            if price is None or price < 0:
+                errors.append(
+                    user_error(
+                        ["input", "variants", index, "price"],
+                        "Price must be greater than or equal to 0",
+                        "INVALID_VARIANT",
+                    )
+                )
+        if not variant.get("optionValues"):
+            errors.append(
+                user_error(
+                    ["input", "variants", index, "optionValues"],
+                    "Option values can't be blank",
+                    "INVALID_VARIANT",
+                )
+            )
+    return errors
+
+
+def _product_set(shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+    """Create a product with the variants given (no id), or change an existing one's title,
+    status and product type (with an id; replacing its variants is not modelled). Shopify lets
+    a SKU exist twice: nothing here refuses one, which is why callers search first."""
+    given = variables.get("input") or {}
+    product = next((p for p in shop.products if p["id"] == given.get("id")), None)
+    if given.get("id") and product is None:
+        error = user_error(["input", "id"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST")
+        return {"product": None, "userErrors": [error]}
+    errors = _product_errors(given, creating=product is None)
+    if errors:
+        return {"product": None, "userErrors": errors}
+    if product is not None:
+        return {"product": _change_product(shop, product, given), "userErrors": []}
+    variants_given = given.get("variants") or []
+    single = len(variants_given) <= 1
+    product = data.product_record(
+        shop.next_id("Product"), str(given["title"]), str(given.get("productType") or ""), single
+    )
+    product.update(status=given.get("status", "ACTIVE"), updatedAt=now_utc())
+    shop.products.append(product)
+    created = []
+    for variant_given in variants_given:
+        option = (variant_given.get("optionValues") or [{}])[0]
+        taxable = bool(variant_given.get("taxable", True))
+        variant = {
+            "id": shop.next_id("ProductVariant"),
+            "sku": str(variant_given.get("sku") or ""),
+            "title": str(option.get("name") or "Default Title"),
+            "price": str(_money_value(variant_given.get("price", "0")).quantize(data.TWO)),
+            "compareAtPrice": None,
+            "taxable": taxable,
+            "updatedAt": product["updatedAt"],
+            "product": {
+                "id": product["id"],
+                "title": product["title"],
+                "hasOnlyDefaultVariant": single,
+            },
+            "inventoryItem": {"id": shop.next_id("InventoryItem"), "levels": []},
+            "vat": data.vat_for(product["productType"], taxable),
+        }
+        shop.variants.append(variant)
+        created.append(variant)
+        shop.create_calls["products"][variant["sku"]] += 1
+    return {
+        "product": {
+            **product,
+            "variants": {"nodes": [variant_shape(v) for v in created]},
+        },
+        "userErrors": [],
+    }
+
+
+def _change_product(shop: Shop, product: dict[str, Any], given: dict[str, Any]) -> dict:
+    for key in ("title", "status", "productType"):
+        if key in given:
+            product[key] = given[key]
+    product["updatedAt"] = now_utc()
+    for variant in shop.variants:
+        if variant["product"]["id"] == product["id"]:
+            variant["product"]["title"] = product["title"]
+            variant["vat"] = data.vat_for(product["productType"], variant["taxable"])
+    shop.create_calls["product_updates"][product["id"]] += 1
+    return product
+
+
+def _product_update(shop: Shop, variables: dict[str, Any]) -> dict[str, Any]:
+    given = variables.get("product") or {}
+    product = next((p for p in shop.products if p["id"] == given.get("id")), None)
+    if product is None:
+        return {"product": None, "userErrors": [user_error(["id"], "Product does not exist")]}
+    errors = _product_errors(given, creating=False)
+    if errors:
+        return {"product": None, "userErrors": errors}
+    return {"product": _change_product(shop, product, given), "userErrors": []}
+
+
 MUTATIONS: dict[str, Callable[[Shop, dict[str, Any]], Any]] = {
+    "productSet": _product_set,
+    "productUpdate": _product_update,
     "inventorySetQuantities": lambda shop, v: _inventory(shop, v, absolute=True),
     "inventoryAdjustQuantities": lambda shop, v: _inventory(shop, v, absolute=False),
     "productVariantsBulkUpdate": _bulk_update,

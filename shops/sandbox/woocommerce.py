@@ -10,6 +10,7 @@ below it are the real ones, under /wp-json/wc/v3:
 - GET|PUT /products/<id>               prices, sale dates, stock_quantity, inventory_delta
 - GET|PUT /products/<id>/variations[/<id>]   the same for variations; `sku` filter on the list
 - POST /products/batch, /products/<id>/variations/batch   create/update/delete, ≤ 100 in all
+- GET  /taxes, /taxes/classes          the site's tax rates (class, page, per_page) and classes
 - GET  /settings/tax/woocommerce_prices_include_tax
 
 Faithful where our client depends on it: lists are bare JSON arrays with X-WP-Total,
@@ -79,6 +80,7 @@ class WooCommerceSandbox:
                 products=products,
                 variations=variations,
             )
+            site.tax_rates = [data.tax_rate(rate_id) for rate_id in data.TAX_RATES]
             site.orders = data.demo_orders(site.by_sku())
             site.refresh_prices()
             self.sites[slug] = site
@@ -185,6 +187,13 @@ class WooCommerceSandbox:
                     return Response(201, site.add_note(order, body))
         if parts[0] == "products":
             return self._products(request, site, parts[1:], body)
+        if parts == ["taxes"] and method == "GET":
+            wanted = request.query.get("class", "")
+            rates = [r for r in site.tax_rates if not wanted or r["class"] == wanted]
+            return self._list(rates, request.query)
+        if parts == ["taxes", "classes"] and method == "GET":
+            classes = [{"slug": slug, "name": name} for slug, name in data.TAX_CLASSES.items()]
+            return Response(200, classes)
         if parts == ["settings", "tax", "woocommerce_prices_include_tax"] and method == "GET":
             return Response(
                 200,

@@ -27,7 +27,30 @@ TAX_RATES: dict[int, tuple[Decimal, str, str]] = {
     2: (Decimal("6"), "reduced-rate", "SE-MOMS REDUCERAD-2"),
 }
 RATE_BY_CLASS = {tax_class: rate_id for rate_id, (_, tax_class, _) in TAX_RATES.items()}
+# The classes WooCommerce ships with; "zero-rate" has no rate until the merchant adds one.
+TAX_CLASSES = {"standard": "Standard", "reduced-rate": "Reduced rate", "zero-rate": "Zero rate"}
 SHIPPING_RATE_ID = 1  # shipping is taxed at the standard rate
+
+
+def tax_rate(rate_id: int) -> dict[str, Any]:
+    """A rate as GET /wc/v3/taxes shows it (the rate a string with four decimals)."""
+    percent, tax_class, _code = TAX_RATES[rate_id]
+    return {
+        "id": rate_id,
+        "country": "SE",
+        "state": "",
+        "postcode": "",
+        "city": "",
+        "postcodes": [],
+        "cities": [],
+        "rate": f"{percent:.4f}",
+        "name": "Moms" if tax_class == "standard" else "Moms reducerad",
+        "priority": 1,
+        "compound": False,
+        "shipping": rate_id == SHIPPING_RATE_ID,
+        "order": rate_id,
+        "class": tax_class,
+    }
 
 
 def _key(*parts: str) -> str:

@@ -26,6 +26,7 @@ ORDER_STATUSES = (
 )
 ORDER_ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 PRODUCT_STATUSES = ("draft", "pending", "private", "publish")
+TAX_STATUSES = ("taxable", "shipping", "none")
 STRING_FIELDS = ("sku", "name", "regular_price", "sale_price")
 DATE_FIELDS = (
     "date_on_sale_from",
@@ -114,6 +115,7 @@ class Site:
     products: list[dict[str, Any]]
     variations: dict[int, list[dict[str, Any]]]
     orders: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    tax_rates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     notes: dict[int, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     create_calls: defaultdict[str, Counter[str]] = dataclasses.field(
         default_factory=lambda: defaultdict(Counter)
@@ -414,7 +416,15 @@ class Site:
             )
 
     def _apply(self, item: dict[str, Any], body: dict[str, Any]) -> None:
-        for name in ("name", "sku", "regular_price", "sale_price", "status", "tax_class"):
+        for name in (
+            "name",
+            "sku",
+            "regular_price",
+            "sale_price",
+            "status",
+            "tax_status",
+            "tax_class",
+        ):
             if name in body:
                 item[name] = body[name]
         for edge in ("from", "to"):
@@ -459,6 +469,8 @@ def _validate(body: dict[str, Any]) -> None:
         raise invalid("manage_stock", "manage_stock is not of type boolean.")
     if "status" in body and body["status"] not in PRODUCT_STATUSES:
         raise invalid("status", f"status is not one of {', '.join(PRODUCT_STATUSES)}.")
+    if "tax_status" in body and body["tax_status"] not in TAX_STATUSES:
+        raise invalid("tax_status", f"tax_status is not one of {', '.join(TAX_STATUSES)}.")
     for name in DATE_FIELDS:
         if body.get(name):
             _parse(str(body[name]), name)

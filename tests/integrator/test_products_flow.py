@@ -125,6 +125,7 @@ def test_visma_articles_become_woocommerce_products_once_with_their_tax_class(sa
     created = {p["sku"]: p for p in woo_site(sandbox)["products"] if p["sku"].startswith("FM-")}
     assert created["FM-BOK-01"]["tax_class"] == "reduced-rate"
     assert created["FM-JACKA-01"]["name"] == "Fjälljacka dam"
+    assert created["FM-JACKA-01"]["regular_price"] == "2499.00"  # Visma's 1999.20 incl. VAT
     calls = sandbox.state()["woocommerce"]["create_calls"]["products"]
     assert all(calls[sku] == 1 for sku in items(first, "transferred"))
 
