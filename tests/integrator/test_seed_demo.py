@@ -49,9 +49,7 @@ def test_the_demo_jetshop_integration_transfers_orders_from_the_sandbox(sandbox)
     assert failed and all("KOK-1004" in message for message in failed)
 
 
-def test_every_demo_integration_runs_against_the_sandbox_without_a_real_account(
-    sandbox, settings
-):
+def test_every_demo_integration_runs_against_the_sandbox_without_a_real_account(sandbox, settings):
     settings.RATE_LIMITS = {"visma": None}
     settings.SYNC_RETRY_BACKOFF = 0.01
     call_command("seed_demo", stdout=StringIO())
@@ -71,3 +69,20 @@ def test_every_demo_integration_runs_against_the_sandbox_without_a_real_account(
     assert outcomes["Shopify Pay"][0] == SyncJob.Status.SUCCEEDED
     assert outcomes["Jetshop ↔ Visma"][2] == 1  # KOK-1004, an article Visma does not have
     assert outcomes["Multishop ↔ Visma"][2] == 0
+
+
+def test_the_demo_multishop_moves_its_shops_products_into_visma_without_failures(sandbox, settings):
+    settings.RATE_LIMITS = {"visma": None}
+    call_command("seed_demo", stdout=StringIO())
+    integration = Integration.objects.get(name="Multishop ↔ Visma")
+
+    job, _ = services.job_enqueue(
+        integration=integration, kind="products", trigger="manual", queue=False
+    )
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+
+    # Flow 3: the shops master the articles; the Visma company already knows them all, so every
+    # product is matched (nothing failed for want of a VAT rate) and none is created twice.
+    assert job.status == SyncJob.Status.SUCCEEDED, list(job.items.values_list("message", flat=True))
+    assert job.failed == 0 and job.items.count() > 0

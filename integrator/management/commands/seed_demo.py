@@ -20,7 +20,7 @@ from django.utils import timezone
 from billing.models import Customer, Package, Subscription
 from integrator.models import Integration, SyncItem, SyncJob
 from shops.models import Connection
-from shops.sandbox import demo_data, gateway_data
+from shops.sandbox import demo_data, gateway_data, shopify_data
 
 ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin"
 
@@ -77,9 +77,19 @@ class Command(BaseCommand):
             fashion, "Visma eEkonomi", "visma", sandbox, tenant=demo_data.FJALLMODE_SHOPS
         )
         payments = self._connection(fashion, "Shopify Payments", "shopify_payments", sandbox)
-        self._integration(
+        multishop = self._integration(
             fashion, "Multishop ↔ Visma", Integration.Flow.COMBO, fashion_visma, [shopify, woo]
         )
+        # Shopify's API shows no VAT rate per product: support staff tell the integration the
+        # shop's own set-up (25 % in Sweden, books at 6 % by a tax override on "Böcker").
+        multishop.options.setdefault(
+            "shopify_vat_rates",
+            {
+                "default": str(shopify_data.STANDARD_VAT),
+                "product_types": {t: str(r) for t, r in shopify_data.TAX_OVERRIDES.items()},
+            },
+        )
+        multishop.save(update_fields=["options"])
         self._integration(
             fashion, "Shopify Pay", Integration.Flow.GATEWAY_BASIC, fashion_visma, [], payments
         )
