@@ -1,15 +1,14 @@
 """Booking a payout: the rules that refuse it, and the balanced voucher it becomes.
 
-What a payout is made of goes two ways. The sales are payments in the customer ledger:
-Dr clearing (1686) / Cr customer receivables (1510) per order, written to Visma through its API
-as invoice payments (ledger/posting.py). Visma's API takes only positive payments, so refunds and
-chargebacks cannot be negative payments: they become credit invoices (Plus) and the money that
-went back to the buyer is on the voucher below. Everything else is one voucher per payout, built
-here, balanced, with the customer's accounts (BAS 2026 defaults):
+What a payout is made of goes two ways. The order's money goes through the customer ledger,
+written to Visma through its API (ledger/posting.py): a sale is a payment of its invoice
+(Dr clearing 1686 / Cr customer receivables 1510); a refund or chargeback is a credit invoice,
+settled there by a negative payment from the same clearing account (Dr 1510 / Cr 1686), so it
+does not stay open in the customer ledger and is not on the voucher below (it would be booked
+twice). Everything else is one voucher per payout, built here, balanced, with the customer's
+accounts (BAS 2026 defaults):
 
     Dr bank (1930)                    what reached the bank
-    Dr customer receivables (1510)    refunds and chargebacks paid back to buyers (settles the
-                                      credit invoices in the general ledger)
     Dr fees (6570)                    the gateway's fees
     Dr input VAT (2641)               VAT the gateway charged on its fees, if any
     Dr 2645 / Cr 2614                 reverse-charge VAT on fees from abroad (Stripe, PayPal,
@@ -40,7 +39,6 @@ from ledger.models import Payout, PayoutLine, Row
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 LIMITED_PLUS_PLATFORMS = frozenset({"paypal", "stripe"})
-TAKEN_BACK = (PayoutLine.Type.REFUND, PayoutLine.Type.CHARGEBACK)
 
 
 class BookingRefused(Exception):
@@ -179,17 +177,8 @@ def voucher_rows(payout: Payout, plan: AccountPlan) -> list[Row]:
     fee_vat = (
         lines.filter(type=PayoutLine.Type.FEE_VAT).aggregate(s=Sum("fee"))["s"] or ZERO
     ).quantize(CENT)
-    # Only refunds that go through the customer ledger (matched to an order) settle a credit
-    # there; one handled by hand stays in the clearing account for the person who handled it.
-    returned = -(
-        lines.filter(type__in=TAKEN_BACK, match=PayoutLine.Match.MATCHED).aggregate(s=Sum("gross"))[
-            "s"
-        ]
-        or ZERO
-    ).quantize(CENT)
     rows = [
         Row(plan.bank, _converted(payout.transferred(), rate), f"Utbetalning från {name}"),
-        Row(plan.receivables, _converted(returned, rate), f"Återbetalt till kunder via {name}"),
         Row(plan.fees, _converted(fees, rate), f"Avgifter {name}"),
         Row(plan.fee_input_vat, _converted(fee_vat, rate), f"Moms på avgifter {name}"),
     ]

@@ -18,7 +18,7 @@ Where the rates come from, never guessed:
 
 Refunds and chargebacks become credit invoices (IsCreditInvoice, CreditedInvoiceId) of their own.
 Basic/Pay: the invoice exists (the webshop integration made it) and is found by the order link's
-YourReference; a refund of the whole invoice becomes a credit invoice with its rows reversed.
+YourReference; its refunds are credited by ledger/posting_credits.py.
 
 Every document is searched by its YourReference before it is created, and a lost answer is
 followed by that search again: a crash can delay, never duplicate.
@@ -27,7 +27,6 @@ followed by that search again: a crash can delay, never duplicate.
 from __future__ import annotations
 
 import datetime
-import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -351,21 +350,12 @@ class PlusInvoices:
 
     def article_for(self, rate: Decimal) -> str:
         if rate not in self.articles:
+            name = _("Sale via %(gateway)s, %(rate)s %% VAT") % {
+                "gateway": self.connection.get_platform_display(),
+                "rate": f"{rate:f}",
+            }
             number = f"{self.plan.plus_article_prefix}-{rate:f}"
-            coding = self.erp.coding_for_vat_rate(rate)
-            unit_id = next((u.id for u in self.erp.units()), "")
-            new = NewErpArticle(
-                number=number,
-                name=_("Sale via %(gateway)s, %(rate)s %% VAT")
-                % {"gateway": self.connection.get_platform_display(), "rate": f"{rate:f}"},
-                unit_price=ZERO,
-                coding_id=coding.id,
-                unit_id=unit_id,
-            )
-            found = exactly_once(
-                lambda: self.erp.find_article(number), lambda: self.erp.create_article(new)
-            )
-            self.articles[rate] = found.id
+            self.articles[rate] = find_or_create_article(self.erp, number, name, rate)
         return self.articles[rate]
 
     # --- invoices ----------------------------------------------------------------------------
@@ -477,43 +467,11 @@ def make_invoice(erp: Any, key: str, create_draft: Any) -> ErpInvoice:
     return exactly_once(find, create)
 
 
-BASIC_ROW_FIELDS = re.compile(r"^(ArticleId|Text|UnitPrice|Quantity|DiscountPercentage)$")
-
-
-def basic_credit(erp: Any, credited: ErpInvoice, refund: Decimal, key: str) -> ErpInvoice:
-    """Basic/Pay: a refund of the whole invoice reverses all its rows. A partial refund cannot
-    say which rows came back (the gateway does not know), so a person credits it in Visma."""
-    if refund != credited.total_amount:
-        raise NotBookable(
-            _(
-                "A refund of %(refund)s of invoice %(invoice)s (total %(total)s) is partial: the "
-                "gateway does not say which rows came back. Credit it in Visma eEkonomi, then mark "
-                "the line handled."
-            )
-            % {"refund": refund, "invoice": credited.invoice_number, "total": credited.total_amount}
-        )
-    source = erp.request("GET", f"/v2/customerinvoices/{credited.id}") or {}
-    rows = [
-        {k: v for k, v in row.items() if BASIC_ROW_FIELDS.match(k)}
-        | {"LineNumber": n, "IsTextRow": bool(row.get("IsTextRow"))}
-        | ({} if row.get("IsTextRow") else {"Quantity": -float(row.get("Quantity") or 0)})
-        | {"ReversedConstructionServicesVatFree": False}
-        for n, row in enumerate(source.get("Rows") or [], start=1)
-    ]
-    head_fields = (
-        "CustomerId InvoiceCustomerName InvoicePostalCode InvoiceCity InvoiceCountryCode "
-        "InvoiceAddress1 InvoiceAddress2 CustomerIsPrivatePerson"
-    ).split()
-    body = {k: source[k] for k in head_fields if source.get(k) not in (None, "")} | {
-        "RotReducedInvoicingType": 0,
-        "EuThirdParty": False,
-        "YourReference": key,
-        "IsCreditInvoice": True,
-        "CreditedInvoiceId": credited.id,
-        "Rows": rows,
-    }
-    return make_invoice(
-        erp,
-        key,
-        lambda: to_draft(erp.request("POST", "/v2/customerinvoicedrafts", json_body=body)),
+def find_or_create_article(erp: Any, number: str, name: str, rate: Decimal) -> str:
+    """The id of the article `number`, created (coded for domestic sales at `rate`) if missing."""
+    coding = erp.coding_for_vat_rate(rate)
+    unit_id = next((u.id for u in erp.units()), "")
+    new = NewErpArticle(
+        number=number, name=name, unit_price=ZERO, coding_id=coding.id, unit_id=unit_id
     )
+    return exactly_once(lambda: erp.find_article(number), lambda: erp.create_article(new)).id

@@ -9,6 +9,7 @@ from typing import Any
 from integrator import services as engine
 from integrator.models import Integration, SyncJob
 from ledger.accounts import AccountPlan
+from shops.clients.types import Address, ErpCustomer, NewErpCustomer
 from shops.sandbox.demo_data import demo_connection_any
 from tests import factories
 
@@ -72,3 +73,25 @@ def run_payouts(integration: Integration, **options: Any) -> SyncJob:
 
 def failures(job: SyncJob) -> list[str]:
     return [f"{i.key}: {i.message}" for i in job.items.filter(outcome="failed")]
+
+
+BUYER_ADDRESS = Address("Elsa Nyström", "Gatan 1", "", "11122", "Stockholm", "SE")
+
+
+def webshop_customer(erp: Any, number: str = "W-1") -> ErpCustomer:
+    """The private buyer a webshop integration invoiced in Visma (Basic/Pay tests)."""
+    return erp.create_customer(
+        NewErpCustomer(
+            customer_number=number,
+            name=BUYER_ADDRESS.name,
+            is_private_person=True,
+            email="",
+            phone="",
+            organisation_number="",
+            vat_number="",
+            invoice_address=BUYER_ADDRESS,
+            delivery_address=None,
+            currency="SEK",
+            terms_of_payment_id=erp.default_terms_of_payment_id(),
+        )
+    )
