@@ -7,12 +7,16 @@ Gateways name no articles, so every row is the generic article of its VAT rate (
 "PLUS-12", "PLUS-6"), found or created by its Number.
 
 Where the rates come from, never guessed:
-- Klarna keeps each order's lines (Order Management API; the settlement row's `order_id` names
-  the order): one row per order line, its text the line's article number and name, its VAT the
-  line's rate, its amount the line's total, so each rate's total is Klarna's to the öre. A
-  company buyer's organisation number comes from the order too. A refund is credited with the
-  lines Klarna says came back; without them, spread over the order's rates only when that is
-  exact, else the item fails and says why. The orders are read once per booking (the cache).
+- Klarna, Nets Easy and Svea keep each order's lines (Klarna's Order Management API, the
+  settlement row's `order_id`; Nets' Payment API, the payout row's `paymentId`; Svea's Payment
+  Admin API, the report row's `orderId`): one row per order line, its text the line's article
+  number and name (the generic text of the order when the gateway names no product), its VAT the
+  line's rate, its amount the line's total, so each rate's total is the gateway's to the öre and
+  the invoice's total is what the buyer paid; a total that would differ is refused, never
+  rounded away. A company buyer's organisation number comes from the order too. A refund is
+  credited with the lines the gateway says came back; without them, spread over the order's
+  rates only when that is exact, else the item fails and says why. The orders are read once per
+  booking (the cache).
 - Otherwise, and when the gateway gives no lines for the order: the rate of the gateway's row,
   else the rate the customer's account plan names for Plus, else the item fails and says why.
 
@@ -70,7 +74,7 @@ NAME_KEYS = ("company_name", "companyName", "customer_name", "customerName")
 NO_ADDRESS = "-"
 # Gateways whose client reads an order's lines (`gateway_order(order_id)`), and the key of the
 # settlement row that names the gateway's order.
-ORDER_LINE_GATEWAYS = {"klarna": "order_id"}
+ORDER_LINE_GATEWAYS = {"klarna": "order_id", "nets": "paymentId", "svea": "orderId"}
 
 
 def rate_of(line: PayoutLine, plan: AccountPlan) -> Decimal | None:
@@ -176,7 +180,9 @@ class PlusInvoices:
 
     def _line_row(self, line: GatewayOrderLine, order: str, sign: int) -> NewInvoiceRow:
         rate = self._line_rate(line, order)
-        text = " ".join(part for part in (line.reference, line.name) if part) or order
+        text = " ".join(part for part in (line.reference, line.name) if part) or _(
+            "Order %(order)s via %(gateway)s"
+        ) % {"order": order, "gateway": self.connection.get_platform_display()}
         if line.quantity != 1:
             text = f"{line.quantity.normalize():f} × {text}"
         return NewInvoiceRow(
@@ -232,6 +238,29 @@ class PlusInvoices:
                     "id": gateway_order.order_id,
                     "currency": gateway_order.currency,
                     "settled": ", ".join(sorted(currencies)),
+                }
+            )
+
+    def check_total(self, rows: list[NewInvoiceRow], amount: Decimal, order: str) -> None:
+        """The document's total, as Visma computes it row by row, must be what the buyer paid
+        (or got back): a difference is refused, never rounded away."""
+        total = ZERO
+        for row in rows:
+            net = (row.unit_price * abs(row.quantity)).quantize(CENT, rounding=ROUND_HALF_UP)
+            rate = row.vat_rate or ZERO
+            total += net + (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        if total != amount:
+            raise NotBookable(
+                _(
+                    "The rows of order %(order)s add up to %(total)s with Visma's VAT rounding, "
+                    "but %(gateway)s settled %(amount)s. We do not add a rounding row: invoice it "
+                    "by hand in Visma eEkonomi, then mark it handled."
+                )
+                % {
+                    "order": order,
+                    "total": total,
+                    "gateway": self.connection.get_platform_display(),
+                    "amount": amount,
                 }
             )
 
@@ -402,6 +431,7 @@ class PlusInvoices:
             rows = self.sale_rows(gateway_order, sales, item.order_reference)
         else:
             rows = self.rows(sales, item.order_reference, 1)
+        self.check_total(rows, sum((abs(ln.gross) for ln in sales), ZERO), item.order_reference)
         customer_id, private, address = self.customer_for(sales, gateway_order)
         draft = NewInvoiceDraft(
             customer_id=customer_id,
@@ -424,6 +454,7 @@ class PlusInvoices:
             rows = self.refund_rows(gateway_order, line, item.order_reference)
         else:
             rows = self.rows([line], item.order_reference, -1)
+        self.check_total(rows, abs(line.gross), item.order_reference)
         customer_id, private, address = self.customer_for([line], gateway_order)
         draft = NewInvoiceDraft(
             customer_id=customer_id,

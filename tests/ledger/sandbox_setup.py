@@ -3,7 +3,8 @@ gateway of one demo tenant, and a "payouts" job to run through the engine like t
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from integrator import services as engine
@@ -13,6 +14,7 @@ from shops.clients.types import Address, ErpCustomer, NewErpCustomer
 from shops.sandbox.demo_data import demo_connection_any
 from tests import factories
 
+CENT = Decimal("0.01")
 WINDOW = {"since": "2026-11-01", "until": "2026-11-30"}
 
 
@@ -95,3 +97,22 @@ def webshop_customer(erp: Any, number: str = "W-1") -> ErpCustomer:
             terms_of_payment_id=erp.default_terms_of_payment_id(),
         )
     )
+
+
+def paid_by_rate(rows: list[dict[str, Any]]) -> dict[Decimal, Decimal]:
+    """What the buyer paid per VAT rate on a Visma invoice of generic Plus articles
+    ("PLUS-25"…), as Visma computes it per row."""
+    totals: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for row in rows:
+        rate = Decimal(row["ArticleNumber"].rsplit("-", 1)[1])
+        net = (Decimal(str(row["UnitPrice"])) * Decimal(str(row["Quantity"]))).quantize(CENT)
+        totals[rate] += net + (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return dict(totals)
+
+
+def line_totals(lines: Any) -> dict[Decimal, Decimal]:
+    """What a gateway's order lines add up to per VAT rate."""
+    totals: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for line in lines:
+        totals[line.vat_rate] += line.total_amount
+    return dict(totals)

@@ -129,7 +129,7 @@ def test_a_closed_period_refuses_with_the_reason(sandbox, klarna_plus):
 
 def test_a_missing_vat_rate_is_not_guessed(sandbox, sandbox_server):
     clearing_bank_account(sandbox_server, TENANT)
-    integration = gateway_setup(sandbox, "nets", TENANT, vat_rate=None)
+    integration = gateway_setup(sandbox, "stripe", TENANT, vat_rate=None)
     job = run_payouts(integration)
     assert any("gives no VAT rate" in r for r in failures(job))
     assert sandbox.create_calls("visma", "customerinvoices") == {}
