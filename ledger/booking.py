@@ -13,6 +13,8 @@ accounts (BAS 2026 defaults):
     Dr input VAT (2641)               VAT the gateway charged on its fees, if any
     Dr 2645 / Cr 2614                 reverse-charge VAT on fees from abroad (Stripe, PayPal,
                                       Shopify Payments); none for Klarna, Nets and Svea
+    Cr 3960 / Dr 7960                 exchange gains and losses on the gateway's currency
+                                      conversions (ledger/exchange.py)
     Cr clearing (1686)                the balancing amount
 
 so the clearing account keeps exactly what the gateway still owes (a reserve held back, a debt).
@@ -33,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from integrator.models import Integration
 from ledger.accounts import FOREIGN_FEE_PLATFORMS, AccountPlan
+from ledger.exchange import conversions, differences
 from ledger.matching import gateway_integration
 from ledger.models import Payout, PayoutLine, Row
 
@@ -131,6 +134,9 @@ def refusal(payout: Payout, plan: AccountPlan | None = None) -> Refusal | None:
             % {"currency": payout.currency, "home": plan.accounting_currency},
             "rate",
         )
+    problems = [c.problem() for c in conversions(payout, plan.accounting_currency)]
+    if any(problems):
+        return Refusal(" ".join(p for p in problems if p), "rate")
     return None
 
 
@@ -188,6 +194,11 @@ def voucher_rows(payout: Payout, plan: AccountPlan) -> list[Row]:
             Row(plan.reverse_charge_input, vat, "Omvänd skattskyldighet, ingående moms"),
             Row(plan.reverse_charge_output, -vat, "Omvänd skattskyldighet, utgående moms"),
         ]
+    gains, losses = differences(conversions(payout, plan.accounting_currency))
+    rows += [
+        Row(plan.exchange_gain, -gains, f"Valutakursvinst växling {name}"),
+        Row(plan.exchange_loss, losses, f"Valutakursförlust växling {name}"),
+    ]
     rows = [r for r in rows if r.amount]
     if not rows:
         return []
