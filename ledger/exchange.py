@@ -2,7 +2,7 @@
 converts a balance).
 
 A sale in EUR reaches the clearing account (1686) valued at the rate its payout was booked at
-(the EUR payout's exchange rate, set by a person or the fetch); when the gateway later converts
+(the EUR payout's exchange rate, set by a person); when the gateway later converts
 those euros into SEK, the SEK it gives is what the money is really worth. The conversion moves
 the money within the clearing account, so the only thing left to book is the difference:
 
@@ -17,9 +17,11 @@ activity download and Transaction Search give them as "General Currency Conversi
 code T02nn) at the same moment. A conversion whose other side is not imported, or whose foreign
 payout has no rate yet, stops the booking with that reason: the difference is never guessed.
 
-In Visma eEkonomi the customer ledger is not involved: the EUR invoice is paid at its own rate
-(an EUR payment's DomesticPaymentAmount left to Visma), so Visma books no difference of its own
-on the payment and the difference is booked once, here.
+Two differences, each booked once. Between the invoice and the payout: the EUR invoice is in EUR
+at Visma's own rate of the invoice date, and its payment tells Visma what the euros were worth
+in the clearing account (DomesticPaymentAmount, at the payout's rate), so Visma books that
+difference itself on 3960/7960 (ledger/posting.py). Between the payout and the conversion: this
+module, on the payout's voucher.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from ledger.posting_credits import BasicCredits
 from ledger.posting_invoices import PlusInvoices, line_day
 from shops.clients.errors import ApiError, PeriodClosed
 from shops.clients.types import ErpInvoice, NewVoucher, NewVoucherRow
+from shops.clients.visma_bodies import money, payment_body
 
 ZERO = Decimal("0.00")
 PAYING = (PayoutLine.Type.SALE, PayoutLine.Type.DISPUTE_REVERSAL)
@@ -204,14 +205,17 @@ class PayoutPoster:
 
         def create() -> str:
             wanted = amount if amount is not None else self._share(allocation, invoice)
-            payment = self.erp.pay_invoice(
-                invoice.id,
-                amount=wanted,
-                payment_date=self.payout.payout_date,
-                bank_account_id=bank_account_id,
-                currency=self.payout.currency,
-                reference=self.payout.reference[:100],
-            )
+            if self.payout.currency != self.plan.accounting_currency:
+                payment = self._pay_in_currency(invoice.id, wanted, bank_account_id)
+            else:
+                payment = self.erp.pay_invoice(
+                    invoice.id,
+                    amount=wanted,
+                    payment_date=self.payout.payout_date,
+                    bank_account_id=bank_account_id,
+                    currency=self.payout.currency,
+                    reference=self.payout.reference[:100],
+                )
             return "" if payment is None else f"{invoice.id}:{wanted}"
 
         if amount is not None and amount <= 0:
@@ -223,6 +227,29 @@ class PayoutPoster:
             if paid
             else _("Invoice %(number)s was already paid in Visma; nothing paid again.")
             % {"number": invoice.invoice_number}
+        )
+
+    def _pay_in_currency(self, invoice_id: str, amount: Decimal, bank_account_id: str) -> Any:
+        """A payment in the payout's currency into the clearing account, which is kept in the
+        accounting currency: Visma is told what it was worth there (DomesticPaymentAmount, at
+        the payout's rate) and books the difference to the invoice's own rate as its exchange
+        difference (3960/7960). What the gateway's later conversion into SEK gains or loses
+        against the payout's rate is the payout voucher's (ledger/exchange.py): booked once."""
+        current = self.erp.get_invoice(invoice_id)
+        if current.remaining_amount <= 0:
+            return None
+        body = payment_body(
+            amount=amount,
+            remaining=current.remaining_amount,
+            payment_date=self.payout.payout_date,
+            currency=self.payout.currency,
+            bank_account_id=bank_account_id,
+            reference=self.payout.reference[:100],
+            bank_fee=ZERO,
+        )
+        body["DomesticPaymentAmount"] = money(amount * (self.payout.exchange_rate or 0))
+        return self.erp.request(
+            "POST", f"/v2/customerinvoices/{invoice_id}/payments", json_body=body
         )
 
     def _share(self, allocation: Allocation, invoice: ErpInvoice) -> Decimal:

@@ -354,6 +354,11 @@ class PlusInvoices:
             name = _("%(gateway)s private customers") % {
                 "gateway": self.connection.get_platform_display()
             }
+        currency = (lines[0].currency or self.plan.accounting_currency).upper()
+        if currency != self.plan.accounting_currency:
+            # Visma invoices in the customer's currency (at its own rate of the invoice date):
+            # a sale in EUR is invoiced to the same buyer's customer in EUR.
+            number, name = f"{number[:12]}-{currency}", f"{name} ({currency})"
         address = Address(name[:50], "", "", NO_ADDRESS, NO_ADDRESS, country)
         if number not in self.customers:
             new = NewErpCustomer(
@@ -366,7 +371,7 @@ class PlusInvoices:
                 vat_number="",
                 invoice_address=address,
                 delivery_address=None,
-                currency=self.plan.accounting_currency,
+                currency=currency,
                 terms_of_payment_id=self.erp.default_terms_of_payment_id(),
             )
             found = exactly_once(

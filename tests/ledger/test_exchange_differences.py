@@ -16,9 +16,12 @@ from ledger import services
 from ledger.booking import BookingRefused
 from ledger.models import Payout, Voucher
 from tests.ledger.conftest import sample
+from tests.ledger.klarna_documents import klarna_document
+from tests.ledger.sandbox_setup import clearing_bank_account, failures, gateway_setup, run_payouts
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+TENANT = "kaffebonan"
 
 
 @pytest.fixture
@@ -155,3 +158,34 @@ def test_booking_many_conversions_takes_no_more_queries_than_a_few(
     with django_assert_max_num_queries(len(queries)):
         voucher = services.payout_book(payout=many)
     assert _rows(voucher)["3960"] == -sum((D(n) for n in range(1, 151)), D("0.00"))
+
+
+def test_a_sale_in_euros_is_invoiced_in_euros_and_paid_at_the_payouts_rate(
+    sandbox, sandbox_server, settings, admin_user
+):
+    """The invoice is in EUR at Visma's own rate of the invoice date; the payment tells Visma
+    what the euros were worth in the clearing account (the payout's rate), so Visma books the
+    difference between the two itself."""
+    settings.RATE_LIMITS = {"visma": None}
+    clearing_bank_account(sandbox_server, TENANT)
+    integration = gateway_setup(sandbox, "klarna", TENANT, vat_rate="25")
+    services.payout_import(
+        connection=integration.gateway,
+        source=klarna_document("EUR1", [("SALE", "61", 10000, "EUR"), ("FEE", "61", 300, "EUR")]),
+    )
+    payout = Payout.objects.get(connection=integration.gateway)
+    services.payout_set_exchange_rate(payout=payout, rate=D("11.4825"), user=admin_user)
+
+    job = run_payouts(integration, fetch=False)
+
+    assert failures(job) == []
+    company = sandbox.state()["visma"]["companies"][TENANT]
+    (invoice,) = company["customerinvoices"]
+    assert (invoice["CurrencyCode"], Decimal(str(invoice["TotalAmount"]))) == ("EUR", D("100.00"))
+    customer = next(c for c in company["customers"] if c["Id"] == invoice["CustomerId"])
+    assert customer["CurrencyCode"] == "EUR"
+    assert customer["CustomerNumber"] == f"KLARNA-{integration.gateway.pk}-EUR"
+    (payment,) = company["payments"]
+    assert payment["PaymentCurrency"] == "EUR"
+    assert Decimal(str(payment["PaymentAmount"])) == D("100.00")
+    assert Decimal(str(payment["DomesticPaymentAmount"])) == D("1148.25")
