@@ -271,18 +271,15 @@ class PayoutPoster:
         if self.plus:
             credit = self.plus_invoices.credit(allocation.item, line, invoice, key)
         else:
-            credited_before = -(
-                Allocation.objects.filter(
-                    item=allocation.item, state=BOOKED, line__type__in=TAKEN_BACK
-                ).aggregate(s=Sum("line__gross"))["s"]
-                or ZERO
-            )
+            earlier = Allocation.objects.filter(
+                item=allocation.item, state=BOOKED, line__type__in=TAKEN_BACK
+            ).exclude(remote_id="")
             credit = self.basic_credits.credit(
                 invoice,
                 -line.gross,
                 key,
                 order=allocation.item.order_reference,
-                credited_before=credited_before,
+                earlier=list(earlier.values_list("remote_id", flat=True)),
             )
         if self._settles_credits():
             self._settle(credit)
@@ -321,6 +318,11 @@ class PayoutPoster:
                 bank_account_id=bank_account_id,
                 currency=self.payout.currency,
                 reference=self.payout.reference[:100],
+                domestic_rate=(
+                    self.payout.exchange_rate
+                    if self.payout.currency != self.plan.accounting_currency
+                    else None
+                ),
             )
             return ""
 

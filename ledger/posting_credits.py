@@ -14,8 +14,9 @@ accountant would:
    and a row names no ledger account), hence the article.
 
 Each refund is its own credit invoice with its own YourReference (one per payout line), found
-before it is created. All credits of an invoice together never exceed it: the caller passes
-what earlier refunds credited, and a refund beyond what remains is refused with the figures.
+before it is created. All credits of an invoice together never exceed it: the caller names the
+credits of its earlier refunds, a row they took back is not returned again, and a refund beyond
+what remains is refused with the figures.
 The credit's total is the refund to the öre before anything is written, or nothing is written.
 """
 
@@ -52,12 +53,17 @@ def _money(value: Decimal) -> Decimal:
 class _Row:
     """One row of the credited invoice, with what the buyer paid for it as Visma computes it."""
 
-    def __init__(self, raw: dict[str, Any], rate: Decimal) -> None:
+    def __init__(self, raw: dict[str, Any], rate: Decimal, credited: Decimal = ZERO) -> None:
         self.raw, self.rate = raw, rate
-        self.quantity = Decimal(str(raw.get("Quantity") or 0))
+        # What earlier credits of the invoice took back of this row is no longer there to return.
+        self.quantity = Decimal(str(raw.get("Quantity") or 0)) - credited
         self.unit_price = Decimal(str(raw.get("UnitPrice") or 0))
         self.discount = Decimal(str(raw.get("DiscountPercentage") or 0))
         self.gross = self.gross_of(self.quantity)
+
+    @property
+    def key(self) -> tuple[str, Decimal]:
+        return str(self.raw.get("ArticleId") or ""), self.unit_price
 
     def gross_of(self, quantity: Decimal) -> Decimal:
         net = _money(quantity * self.unit_price * (1 - self.discount))
@@ -84,11 +90,20 @@ class BasicCredits:
         key: str,
         *,
         order: str,
-        credited_before: Decimal = ZERO,
+        earlier: list[str],
     ) -> ErpInvoice:
+        """The credit invoice of a refund of `refund` of `credited`; `earlier` are the ids of
+        the credit invoices its earlier refunds made."""
         found = call(lambda: self.erp.find_invoice(key))
         if found is not None:  # made by an earlier attempt: nothing to decide again
             return found
+        credited_before, taken = ZERO, defaultdict(lambda: ZERO)
+        for credit_id in earlier:
+            document = self._document(credit_id)
+            credited_before -= Decimal(str(document.get("TotalAmount") or 0))
+            for row in document.get("Rows") or []:
+                if not row.get("IsTextRow"):
+                    taken[_Row(row, ZERO).key] -= Decimal(str(row.get("Quantity") or 0))
         left = credited.total_amount - credited_before
         if refund <= 0 or refund > left:
             raise NotBookable(
@@ -105,10 +120,18 @@ class BasicCredits:
                     "left": left,
                 }
             )
-        source = call(lambda: self.erp.request("GET", f"/v2/customerinvoices/{credited.id}")) or {}
-        rows = [_Row(r, self._rate(r)) for r in source.get("Rows") or [] if not r.get("IsTextRow")]
+        source = self._document(credited.id)
+        original = [
+            _Row(r, self._rate(r)) for r in source.get("Rows") or [] if not r.get("IsTextRow")
+        ]
+        rows = []  # what is left to return of each row
+        for row in original:
+            gone = min(row.quantity, taken[row.key])
+            taken[row.key] -= gone
+            if row.quantity - gone > 0:
+                rows.append(_Row(row.raw, row.rate, gone))
         body_rows = self._returned_rows(rows, refund) or self._proportional_rows(
-            rows, refund, order, credited
+            original, refund, order, credited
         )
         body = {k: source[k] for k in HEAD_FIELDS if source.get(k) not in (None, "")} | {
             "RotReducedInvoicingType": 0,
@@ -131,6 +154,9 @@ class BasicCredits:
             key,
             lambda: to_draft(self.erp.request("POST", "/v2/customerinvoicedrafts", json_body=body)),
         )
+
+    def _document(self, invoice_id: str) -> dict[str, Any]:
+        return call(lambda: self.erp.request("GET", f"/v2/customerinvoices/{invoice_id}")) or {}
 
     # --- which rows --------------------------------------------------------------------------
 

@@ -223,3 +223,22 @@ def test_refunds_beyond_the_invoice_are_refused(sandbox, shop_order):
     (reason,) = failures(job)
     assert "more than what remains to credit (106.00)" in reason
     assert set(_credits(sandbox, shop_order)) == {"300.00"}
+
+
+def test_a_row_an_earlier_refund_took_back_is_not_credited_again(sandbox, shop_order):
+    _payout(shop_order, "P-6", "56.00")
+    assert failures(run_payouts(shop_order, fetch=False)) == []
+    _payout(shop_order, "P-7", "56.00")
+    assert failures(run_payouts(shop_order, fetch=False)) == []
+
+    invoices = {i["Id"]: i for i in _company(sandbox)["customerinvoices"]}
+    first, second = (
+        invoices[a.remote_id]
+        for a in Allocation.objects.filter(item__connection=shop_order.gateway).order_by(
+            "line__payout__reference"
+        )
+    )
+    assert [r["ArticleNumber"] for r in first["Rows"]] == ["T-FIKA"]
+    # The one fika came back already: the second 56.00 is spread over the invoice's rates.
+    assert [r["ArticleNumber"] for r in second["Rows"]] == ["RETUR-25", "RETUR-12", "RETUR-6"]
+    assert Decimal(str(second["TotalAmount"])) == Decimal("-56.00")

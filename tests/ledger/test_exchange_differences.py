@@ -171,7 +171,14 @@ def test_a_sale_in_euros_is_invoiced_in_euros_and_paid_at_the_payouts_rate(
     integration = gateway_setup(sandbox, "klarna", TENANT, vat_rate="25")
     services.payout_import(
         connection=integration.gateway,
-        source=klarna_document("EUR1", [("SALE", "61", 10000, "EUR"), ("FEE", "61", 300, "EUR")]),
+        source=klarna_document(
+            "EUR1",
+            [
+                ("SALE", "61", 10000, "EUR"),
+                ("FEE", "61", 300, "EUR"),
+                ("RETURN", "61", 2000, "EUR"),
+            ],
+        ),
     )
     payout = Payout.objects.get(connection=integration.gateway)
     services.payout_set_exchange_rate(payout=payout, rate=D("11.4825"), user=admin_user)
@@ -180,12 +187,16 @@ def test_a_sale_in_euros_is_invoiced_in_euros_and_paid_at_the_payouts_rate(
 
     assert failures(job) == []
     company = sandbox.state()["visma"]["companies"][TENANT]
-    (invoice,) = company["customerinvoices"]
+    invoice, credit = company["customerinvoices"]
     assert (invoice["CurrencyCode"], Decimal(str(invoice["TotalAmount"]))) == ("EUR", D("100.00"))
+    assert (credit["CurrencyCode"], Decimal(str(credit["TotalAmount"]))) == ("EUR", D("-20.00"))
     customer = next(c for c in company["customers"] if c["Id"] == invoice["CustomerId"])
     assert customer["CurrencyCode"] == "EUR"
     assert customer["CustomerNumber"] == f"KLARNA-{integration.gateway.pk}-EUR"
-    (payment,) = company["payments"]
+    payment, settled = company["payments"]
     assert payment["PaymentCurrency"] == "EUR"
     assert Decimal(str(payment["PaymentAmount"])) == D("100.00")
     assert Decimal(str(payment["DomesticPaymentAmount"])) == D("1148.25")
+    # The 20.00 EUR paid back settles the credit, worth 229.65 SEK at the payout's rate.
+    assert (settled["PaymentCurrency"], Decimal(str(settled["PaymentAmount"]))) == ("EUR", -20)
+    assert Decimal(str(settled["DomesticPaymentAmount"])) == D("-229.65")
