@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from ledger.accounts import AccountPlan
 from ledger.posting_calls import NotBookable, call
-from ledger.posting_invoices import find_or_create_article, make_invoice, net_price
+from ledger.posting_documents import find_or_create_article, make_invoice, net_price
 from shops.clients.types import ErpInvoice
 from shops.clients.visma import to_draft
 

@@ -12,7 +12,7 @@ import pytest
 from integrator.models import Link, SyncJob
 from ledger.fetch import fetch_payouts
 from ledger.models import Payout, PayoutLine
-from ledger.posting_invoices import net_price
+from ledger.posting_documents import net_price
 from shops.clients.registry import client_for
 from shops.clients.types import NewInvoiceDraft, NewInvoiceRow
 from tests import factories
