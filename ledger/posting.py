@@ -11,8 +11,8 @@ voucher); what that booked is then written to Visma, in this order:
    earlier attempt got through. A refund or chargeback becomes a credit invoice, settled at
    once by a negative payment from the same clearing account (read first: RemainingAmount 0
    means it is settled), so the customer ledger keeps nothing open for it;
-3. the payout's voucher (fees, reverse-charge VAT, refunds, the transfer to the bank), found
-   first by its text, which starts with the payout reference, on its date.
+3. the payout's voucher (fees, reverse-charge VAT, exchange differences, the transfer to the
+   bank), found first by its text, which starts with the payout reference, on its date.
 
 Every row (LedgerItem, Allocation, Voucher) is pending until Visma has it; a pending row is
 always searched for before it is written, so a crash or a lost answer can delay, never duplicate.
