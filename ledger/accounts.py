@@ -76,6 +76,16 @@ class AccountPlan(models.Model):
         default="PLUS",
         help_text=_('One generic article per VAT rate, e.g. "PLUS-25", found or created in Visma.'),
     )
+    refund_article_prefix = models.CharField(
+        _("refunds: article number prefix of the refund articles"),
+        max_length=10,
+        default="RETUR",
+        help_text=_(
+            "A refund that is not exactly some of the invoice's rows is credited per VAT rate on "
+            'one article per rate, e.g. "RETUR-25" (coded for domestic sales at that rate), found '
+            "or created in Visma."
+        ),
+    )
     receivables = _account(_("customer receivables"), "1510")
     clearing = _account(_("payment-provider receivables (clearing)"), "1686")
     clearing_by_platform = models.JSONField(

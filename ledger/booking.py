@@ -1,19 +1,20 @@
 """Booking a payout: the rules that refuse it, and the balanced voucher it becomes.
 
-What a payout is made of goes two ways. The sales are payments in the customer ledger:
-Dr clearing (1686) / Cr customer receivables (1510) per order, written to Visma through its API
-as invoice payments (ledger/posting.py). Visma's API takes only positive payments, so refunds and
-chargebacks cannot be negative payments: they become credit invoices (Plus) and the money that
-went back to the buyer is on the voucher below. Everything else is one voucher per payout, built
-here, balanced, with the customer's accounts (BAS 2026 defaults):
+What a payout is made of goes two ways. The order's money goes through the customer ledger,
+written to Visma through its API (ledger/posting.py): a sale is a payment of its invoice
+(Dr clearing 1686 / Cr customer receivables 1510); a refund or chargeback is a credit invoice,
+settled there by a negative payment from the same clearing account (Dr 1510 / Cr 1686), so it
+does not stay open in the customer ledger and is not on the voucher below (it would be booked
+twice). Everything else is one voucher per payout, built here, balanced, with the customer's
+accounts (BAS 2026 defaults):
 
     Dr bank (1930)                    what reached the bank
-    Dr customer receivables (1510)    refunds and chargebacks paid back to buyers (settles the
-                                      credit invoices in the general ledger)
     Dr fees (6570)                    the gateway's fees
     Dr input VAT (2641)               VAT the gateway charged on its fees, if any
     Dr 2645 / Cr 2614                 reverse-charge VAT on fees from abroad (Stripe, PayPal,
                                       Shopify Payments); none for Klarna, Nets and Svea
+    Cr 3960 / Dr 7960                 exchange gains and losses on the gateway's currency
+                                      conversions (ledger/exchange.py)
     Cr clearing (1686)                the balancing amount
 
 so the clearing account keeps exactly what the gateway still owes (a reserve held back, a debt).
@@ -34,13 +35,13 @@ from django.utils.translation import gettext as _
 
 from integrator.models import Integration
 from ledger.accounts import FOREIGN_FEE_PLATFORMS, AccountPlan
+from ledger.exchange import conversions, differences
 from ledger.matching import gateway_integration
 from ledger.models import Payout, PayoutLine, Row
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 LIMITED_PLUS_PLATFORMS = frozenset({"paypal", "stripe"})
-TAKEN_BACK = (PayoutLine.Type.REFUND, PayoutLine.Type.CHARGEBACK)
 
 
 class BookingRefused(Exception):
@@ -133,6 +134,9 @@ def refusal(payout: Payout, plan: AccountPlan | None = None) -> Refusal | None:
             % {"currency": payout.currency, "home": plan.accounting_currency},
             "rate",
         )
+    problems = [c.problem() for c in conversions(payout, plan.accounting_currency)]
+    if any(problems):
+        return Refusal(" ".join(p for p in problems if p), "rate")
     return None
 
 
@@ -179,17 +183,8 @@ def voucher_rows(payout: Payout, plan: AccountPlan) -> list[Row]:
     fee_vat = (
         lines.filter(type=PayoutLine.Type.FEE_VAT).aggregate(s=Sum("fee"))["s"] or ZERO
     ).quantize(CENT)
-    # Only refunds that go through the customer ledger (matched to an order) settle a credit
-    # there; one handled by hand stays in the clearing account for the person who handled it.
-    returned = -(
-        lines.filter(type__in=TAKEN_BACK, match=PayoutLine.Match.MATCHED).aggregate(s=Sum("gross"))[
-            "s"
-        ]
-        or ZERO
-    ).quantize(CENT)
     rows = [
         Row(plan.bank, _converted(payout.transferred(), rate), f"Utbetalning från {name}"),
-        Row(plan.receivables, _converted(returned, rate), f"Återbetalt till kunder via {name}"),
         Row(plan.fees, _converted(fees, rate), f"Avgifter {name}"),
         Row(plan.fee_input_vat, _converted(fee_vat, rate), f"Moms på avgifter {name}"),
     ]
@@ -199,6 +194,11 @@ def voucher_rows(payout: Payout, plan: AccountPlan) -> list[Row]:
             Row(plan.reverse_charge_input, vat, "Omvänd skattskyldighet, ingående moms"),
             Row(plan.reverse_charge_output, -vat, "Omvänd skattskyldighet, utgående moms"),
         ]
+    gains, losses = differences(conversions(payout, plan.accounting_currency))
+    rows += [
+        Row(plan.exchange_gain, -gains, f"Valutakursvinst växling {name}"),
+        Row(plan.exchange_loss, losses, f"Valutakursförlust växling {name}"),
+    ]
     rows = [r for r in rows if r.amount]
     if not rows:
         return []

@@ -8,9 +8,11 @@ voucher); what that booked is then written to Visma, in this order:
 2. per payout line and order (an Allocation), the payment of a sale into the Visma bank account
    whose ledger account is the gateway's clearing account (1686), on the payout date; the invoice
    is read first, and a RemainingAmount already lower than our earlier payments explain means an
-   earlier attempt got through. A refund or chargeback becomes a credit invoice;
-3. the payout's voucher (fees, reverse-charge VAT, refunds, the transfer to the bank), found
-   first by its text, which starts with the payout reference, on its date.
+   earlier attempt got through. A refund or chargeback becomes a credit invoice, settled at
+   once by a negative payment from the same clearing account (read first: RemainingAmount 0
+   means it is settled), so the customer ledger keeps nothing open for it;
+3. the payout's voucher (fees, reverse-charge VAT, exchange differences, the transfer to the
+   bank), found first by its text, which starts with the payout reference, on its date.
 
 Every row (LedgerItem, Allocation, Voucher) is pending until Visma has it; a pending row is
 always searched for before it is written, so a crash or a lost answer can delay, never duplicate.
@@ -33,12 +35,15 @@ from ledger.accounts import AccountPlan
 from ledger.matching import gateway_integration, plus_key
 from ledger.models import Allocation, LedgerEvent, LedgerItem, Payout, PayoutLine, Voucher
 from ledger.posting_calls import NotBookable, call, exactly_once
-from ledger.posting_invoices import PlusInvoices, basic_credit, line_day
+from ledger.posting_credits import BasicCredits
+from ledger.posting_invoices import PlusInvoices, line_day
 from shops.clients.errors import ApiError, PeriodClosed
 from shops.clients.types import ErpInvoice, NewVoucher, NewVoucherRow
+from shops.clients.visma_bodies import money, payment_body
 
 ZERO = Decimal("0.00")
 PAYING = (PayoutLine.Type.SALE, PayoutLine.Type.DISPUTE_REVERSAL)
+TAKEN_BACK = (PayoutLine.Type.REFUND, PayoutLine.Type.CHARGEBACK)
 BOOKED = LedgerItem.State.BOOKED
 PENDING = LedgerItem.State.PENDING
 Record = Callable[..., Any]  # integrator.services.item_record, bound to the job
@@ -63,8 +68,10 @@ class PayoutPoster:
         integration = gateway_integration(self.connection)
         self.plus = bool(integration and integration.flow == Integration.Flow.GATEWAY_PLUS)
         self.plus_invoices = PlusInvoices(erp, self.connection, self.plan)
+        self.basic_credits = BasicCredits(erp, self.plan)
         self.invoices: dict[int, ErpInvoice] = {}
         self.bank_account_id = ""
+        self.old_voucher: bool | None = None
 
     def post(self) -> bool:
         """Write the payout to Visma; True when all of it is there."""
@@ -198,14 +205,17 @@ class PayoutPoster:
 
         def create() -> str:
             wanted = amount if amount is not None else self._share(allocation, invoice)
-            payment = self.erp.pay_invoice(
-                invoice.id,
-                amount=wanted,
-                payment_date=self.payout.payout_date,
-                bank_account_id=bank_account_id,
-                currency=self.payout.currency,
-                reference=self.payout.reference[:100],
-            )
+            if self.payout.currency != self.plan.accounting_currency:
+                payment = self._pay_in_currency(invoice.id, wanted, bank_account_id)
+            else:
+                payment = self.erp.pay_invoice(
+                    invoice.id,
+                    amount=wanted,
+                    payment_date=self.payout.payout_date,
+                    bank_account_id=bank_account_id,
+                    currency=self.payout.currency,
+                    reference=self.payout.reference[:100],
+                )
             return "" if payment is None else f"{invoice.id}:{wanted}"
 
         if amount is not None and amount <= 0:
@@ -217,6 +227,29 @@ class PayoutPoster:
             if paid
             else _("Invoice %(number)s was already paid in Visma; nothing paid again.")
             % {"number": invoice.invoice_number}
+        )
+
+    def _pay_in_currency(self, invoice_id: str, amount: Decimal, bank_account_id: str) -> Any:
+        """A payment in the payout's currency into the clearing account, which is kept in the
+        accounting currency: Visma is told what it was worth there (DomesticPaymentAmount, at
+        the payout's rate) and books the difference to the invoice's own rate as its exchange
+        difference (3960/7960). What the gateway's later conversion into SEK gains or loses
+        against the payout's rate is the payout voucher's (ledger/exchange.py): booked once."""
+        current = self.erp.get_invoice(invoice_id)
+        if current.remaining_amount <= 0:
+            return None
+        body = payment_body(
+            amount=amount,
+            remaining=current.remaining_amount,
+            payment_date=self.payout.payout_date,
+            currency=self.payout.currency,
+            bank_account_id=bank_account_id,
+            reference=self.payout.reference[:100],
+            bank_fee=ZERO,
+        )
+        body["DomesticPaymentAmount"] = money(amount * (self.payout.exchange_rate or 0))
+        return self.erp.request(
+            "POST", f"/v2/customerinvoices/{invoice_id}/payments", json_body=body
         )
 
     def _share(self, allocation: Allocation, invoice: ErpInvoice) -> Decimal:
@@ -238,14 +271,62 @@ class PayoutPoster:
         if self.plus:
             credit = self.plus_invoices.credit(allocation.item, line, invoice, key)
         else:
-            credit = basic_credit(self.erp, invoice, -line.gross, key)
+            earlier = Allocation.objects.filter(
+                item=allocation.item, state=BOOKED, line__type__in=TAKEN_BACK
+            ).exclude(remote_id="")
+            credit = self.basic_credits.credit(
+                invoice,
+                -line.gross,
+                key,
+                order=allocation.item.order_reference,
+                earlier=list(earlier.values_list("remote_id", flat=True)),
+            )
+        if self._settles_credits():
+            self._settle(credit)
         return credit.id, _(
-            "Credit invoice %(number)s (%(reference)s) for invoice %(credited)s."
+            "Credit invoice %(number)s (%(reference)s) for invoice %(credited)s, settled."
         ) % {
             "number": credit.invoice_number,
             "reference": key,
             "credited": invoice.invoice_number,
         }
+
+    def _settles_credits(self) -> bool:
+        # A payout whose voucher was built before credits were settled through the API debits
+        # receivables for its refunds already: settling them too would book the refund twice.
+        if self.old_voucher is None:
+            self.old_voucher = Voucher.objects.filter(
+                payout=self.payout,
+                rows__account=self.plan.receivables,
+                rows__text__startswith="Återbetalt till kunder",
+            ).exists()
+        return not self.old_voucher
+
+    def _settle(self, credit: ErpInvoice) -> None:
+        """The money went back to the buyer from the clearing account: the credit invoice is
+        paid from it (a negative payment), so the customer ledger has nothing open for it."""
+        bank_account_id = self._bank_account()
+
+        def find() -> str | None:
+            settled = self.erp.get_invoice(credit.id).remaining_amount >= 0
+            return "" if settled else None
+
+        def create() -> str:
+            self.erp.settle_credit_invoice(
+                credit.id,
+                payment_date=self.payout.payout_date,
+                bank_account_id=bank_account_id,
+                currency=self.payout.currency,
+                reference=self.payout.reference[:100],
+                domestic_rate=(
+                    self.payout.exchange_rate
+                    if self.payout.currency != self.plan.accounting_currency
+                    else None
+                ),
+            )
+            return ""
+
+        exactly_once(find, create)
 
     # --- the fees-and-transfer voucher --------------------------------------------------------
 

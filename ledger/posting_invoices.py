@@ -7,18 +7,22 @@ Gateways name no articles, so every row is the generic article of its VAT rate (
 "PLUS-12", "PLUS-6"), found or created by its Number.
 
 Where the rates come from, never guessed:
-- Klarna keeps each order's lines (Order Management API; the settlement row's `order_id` names
-  the order): one row per order line, its text the line's article number and name, its VAT the
-  line's rate, its amount the line's total, so each rate's total is Klarna's to the öre. A
-  company buyer's organisation number comes from the order too. A refund is credited with the
-  lines Klarna says came back; without them, spread over the order's rates only when that is
-  exact, else the item fails and says why. The orders are read once per booking (the cache).
+- Klarna, Nets Easy and Svea keep each order's lines (Klarna's Order Management API, the
+  settlement row's `order_id`; Nets' Payment API, the payout row's `paymentId`; Svea's Payment
+  Admin API, the report row's `orderId`): one row per order line, its text the line's article
+  number and name (the generic text of the order when the gateway names no product), its VAT the
+  line's rate, its amount the line's total, so each rate's total is the gateway's to the öre and
+  the invoice's total is what the buyer paid; a total that would differ is refused, never
+  rounded away. A company buyer's organisation number comes from the order too. A refund is
+  credited with the lines the gateway says came back; without them, spread over the order's
+  rates only when that is exact, else the item fails and says why. The orders are read once per
+  booking (the cache).
 - Otherwise, and when the gateway gives no lines for the order: the rate of the gateway's row,
   else the rate the customer's account plan names for Plus, else the item fails and says why.
 
 Refunds and chargebacks become credit invoices (IsCreditInvoice, CreditedInvoiceId) of their own.
 Basic/Pay: the invoice exists (the webshop integration made it) and is found by the order link's
-YourReference; a refund of the whole invoice becomes a credit invoice with its rows reversed.
+YourReference; its refunds are credited by ledger/posting_credits.py.
 
 Every document is searched by its YourReference before it is created, and a lost answer is
 followed by that search again: a crash can delay, never duplicate.
@@ -27,7 +31,6 @@ followed by that search again: a crash can delay, never duplicate.
 from __future__ import annotations
 
 import datetime
-import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -38,6 +41,12 @@ from stdnum.se import orgnr
 from ledger.accounts import AccountPlan
 from ledger.models import LedgerItem, PayoutLine
 from ledger.posting_calls import NotBookable, call, exactly_once
+from ledger.posting_documents import (
+    create_credit_draft,
+    find_or_create_article,
+    make_invoice,
+    net_price,
+)
 from shops.clients.errors import NotFound
 from shops.clients.registry import client_for
 from shops.clients.types import (
@@ -45,12 +54,10 @@ from shops.clients.types import (
     ErpInvoice,
     GatewayOrder,
     GatewayOrderLine,
-    NewErpArticle,
     NewErpCustomer,
     NewInvoiceDraft,
     NewInvoiceRow,
 )
-from shops.clients.visma import invoice_draft_body, to_draft
 from shops.models import Connection
 
 CENT = Decimal("0.01")
@@ -71,7 +78,7 @@ NAME_KEYS = ("company_name", "companyName", "customer_name", "customerName")
 NO_ADDRESS = "-"
 # Gateways whose client reads an order's lines (`gateway_order(order_id)`), and the key of the
 # settlement row that names the gateway's order.
-ORDER_LINE_GATEWAYS = {"klarna": "order_id"}
+ORDER_LINE_GATEWAYS = {"klarna": "order_id", "nets": "paymentId", "svea": "orderId"}
 
 
 def rate_of(line: PayoutLine, plan: AccountPlan) -> Decimal | None:
@@ -87,17 +94,6 @@ def rate_of(line: PayoutLine, plan: AccountPlan) -> Decimal | None:
             if rate in RATES and rate:
                 return Decimal(rate)
     return plan.plus_vat_rate.normalize() if plan.plus_vat_rate else None
-
-
-def net_price(gross: Decimal, rate: Decimal) -> Decimal:
-    """A price excluding VAT whose VAT, as Visma rounds it, adds up to `gross` exactly."""
-    first = (gross * 100 / (100 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
-    for step in (0, 1, -1, 2, -2):
-        candidate = first + step * CENT
-        vat = (candidate * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        if candidate + vat == gross:
-            return candidate
-    return first
 
 
 class PlusInvoices:
@@ -177,7 +173,9 @@ class PlusInvoices:
 
     def _line_row(self, line: GatewayOrderLine, order: str, sign: int) -> NewInvoiceRow:
         rate = self._line_rate(line, order)
-        text = " ".join(part for part in (line.reference, line.name) if part) or order
+        text = " ".join(part for part in (line.reference, line.name) if part) or _(
+            "Order %(order)s via %(gateway)s"
+        ) % {"order": order, "gateway": self.connection.get_platform_display()}
         if line.quantity != 1:
             text = f"{line.quantity.normalize():f} × {text}"
         return NewInvoiceRow(
@@ -233,6 +231,29 @@ class PlusInvoices:
                     "id": gateway_order.order_id,
                     "currency": gateway_order.currency,
                     "settled": ", ".join(sorted(currencies)),
+                }
+            )
+
+    def check_total(self, rows: list[NewInvoiceRow], amount: Decimal, order: str) -> None:
+        """The document's total, as Visma computes it row by row, must be what the buyer paid
+        (or got back): a difference is refused, never rounded away."""
+        total = ZERO
+        for row in rows:
+            net = (row.unit_price * abs(row.quantity)).quantize(CENT, rounding=ROUND_HALF_UP)
+            rate = row.vat_rate or ZERO
+            total += net + (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        if total != amount:
+            raise NotBookable(
+                _(
+                    "The rows of order %(order)s add up to %(total)s with Visma's VAT rounding, "
+                    "but %(gateway)s settled %(amount)s. We do not add a rounding row: invoice it "
+                    "by hand in Visma eEkonomi, then mark it handled."
+                )
+                % {
+                    "order": order,
+                    "total": total,
+                    "gateway": self.connection.get_platform_display(),
+                    "amount": amount,
                 }
             )
 
@@ -326,6 +347,11 @@ class PlusInvoices:
             name = _("%(gateway)s private customers") % {
                 "gateway": self.connection.get_platform_display()
             }
+        currency = (lines[0].currency or self.plan.accounting_currency).upper()
+        if currency != self.plan.accounting_currency:
+            # Visma invoices in the customer's currency (at its own rate of the invoice date):
+            # a sale in EUR is invoiced to the same buyer's customer in EUR.
+            number, name = f"{number[:12]}-{currency}", f"{name} ({currency})"
         address = Address(name[:50], "", "", NO_ADDRESS, NO_ADDRESS, country)
         if number not in self.customers:
             new = NewErpCustomer(
@@ -338,7 +364,7 @@ class PlusInvoices:
                 vat_number="",
                 invoice_address=address,
                 delivery_address=None,
-                currency=self.plan.accounting_currency,
+                currency=currency,
                 terms_of_payment_id=self.erp.default_terms_of_payment_id(),
             )
             found = exactly_once(
@@ -351,21 +377,12 @@ class PlusInvoices:
 
     def article_for(self, rate: Decimal) -> str:
         if rate not in self.articles:
+            name = _("Sale via %(gateway)s, %(rate)s %% VAT") % {
+                "gateway": self.connection.get_platform_display(),
+                "rate": f"{rate:f}",
+            }
             number = f"{self.plan.plus_article_prefix}-{rate:f}"
-            coding = self.erp.coding_for_vat_rate(rate)
-            unit_id = next((u.id for u in self.erp.units()), "")
-            new = NewErpArticle(
-                number=number,
-                name=_("Sale via %(gateway)s, %(rate)s %% VAT")
-                % {"gateway": self.connection.get_platform_display(), "rate": f"{rate:f}"},
-                unit_price=ZERO,
-                coding_id=coding.id,
-                unit_id=unit_id,
-            )
-            found = exactly_once(
-                lambda: self.erp.find_article(number), lambda: self.erp.create_article(new)
-            )
-            self.articles[rate] = found.id
+            self.articles[rate] = find_or_create_article(self.erp, number, name, rate)
         return self.articles[rate]
 
     # --- invoices ----------------------------------------------------------------------------
@@ -412,6 +429,7 @@ class PlusInvoices:
             rows = self.sale_rows(gateway_order, sales, item.order_reference)
         else:
             rows = self.rows(sales, item.order_reference, 1)
+        self.check_total(rows, sum((abs(ln.gross) for ln in sales), ZERO), item.order_reference)
         customer_id, private, address = self.customer_for(sales, gateway_order)
         draft = NewInvoiceDraft(
             customer_id=customer_id,
@@ -434,6 +452,7 @@ class PlusInvoices:
             rows = self.refund_rows(gateway_order, line, item.order_reference)
         else:
             rows = self.rows([line], item.order_reference, -1)
+        self.check_total(rows, abs(line.gross), item.order_reference)
         customer_id, private, address = self.customer_for([line], gateway_order)
         draft = NewInvoiceDraft(
             customer_id=customer_id,
@@ -451,69 +470,3 @@ def line_day(line: PayoutLine) -> datetime.date:
     if line.occurred_at:
         return line.occurred_at.astimezone(datetime.UTC).date()
     return line.payout.payout_date
-
-
-def create_credit_draft(erp: Any, draft: NewInvoiceDraft, credited: ErpInvoice) -> Any:
-    # The Visma client's NewInvoiceDraft cannot say "credit invoice" (a gap reported to shops):
-    # the body is the client's own, with Visma's two credit fields added.
-    body = invoice_draft_body(draft) | {"IsCreditInvoice": True, "CreditedInvoiceId": credited.id}
-    return to_draft(erp.request("POST", "/v2/customerinvoicedrafts", json_body=body))
-
-
-def make_invoice(erp: Any, key: str, create_draft: Any) -> ErpInvoice:
-    """Invoice by YourReference `key`: found, or its draft found and converted, or created."""
-
-    def find() -> ErpInvoice | None:
-        invoice = erp.find_invoice(key)
-        if invoice is not None:
-            return invoice
-        draft = erp.find_invoice_draft(key)
-        # A draft from an earlier attempt: converting it is what remains to do.
-        return erp.convert_invoice_draft(draft.id) if draft is not None else None
-
-    def create() -> ErpInvoice:
-        return erp.convert_invoice_draft(create_draft().id)
-
-    return exactly_once(find, create)
-
-
-BASIC_ROW_FIELDS = re.compile(r"^(ArticleId|Text|UnitPrice|Quantity|DiscountPercentage)$")
-
-
-def basic_credit(erp: Any, credited: ErpInvoice, refund: Decimal, key: str) -> ErpInvoice:
-    """Basic/Pay: a refund of the whole invoice reverses all its rows. A partial refund cannot
-    say which rows came back (the gateway does not know), so a person credits it in Visma."""
-    if refund != credited.total_amount:
-        raise NotBookable(
-            _(
-                "A refund of %(refund)s of invoice %(invoice)s (total %(total)s) is partial: the "
-                "gateway does not say which rows came back. Credit it in Visma eEkonomi, then mark "
-                "the line handled."
-            )
-            % {"refund": refund, "invoice": credited.invoice_number, "total": credited.total_amount}
-        )
-    source = erp.request("GET", f"/v2/customerinvoices/{credited.id}") or {}
-    rows = [
-        {k: v for k, v in row.items() if BASIC_ROW_FIELDS.match(k)}
-        | {"LineNumber": n, "IsTextRow": bool(row.get("IsTextRow"))}
-        | ({} if row.get("IsTextRow") else {"Quantity": -float(row.get("Quantity") or 0)})
-        | {"ReversedConstructionServicesVatFree": False}
-        for n, row in enumerate(source.get("Rows") or [], start=1)
-    ]
-    head_fields = (
-        "CustomerId InvoiceCustomerName InvoicePostalCode InvoiceCity InvoiceCountryCode "
-        "InvoiceAddress1 InvoiceAddress2 CustomerIsPrivatePerson"
-    ).split()
-    body = {k: source[k] for k in head_fields if source.get(k) not in (None, "")} | {
-        "RotReducedInvoicingType": 0,
-        "EuThirdParty": False,
-        "YourReference": key,
-        "IsCreditInvoice": True,
-        "CreditedInvoiceId": credited.id,
-        "Rows": rows,
-    }
-    return make_invoice(
-        erp,
-        key,
-        lambda: to_draft(erp.request("POST", "/v2/customerinvoicedrafts", json_body=body)),
-    )

@@ -24,7 +24,8 @@ from billing.admin import (
     local_time,
     money,
 )
-from ledger import booking, charts, services
+from ledger import booking, charts, exchange, services
+from ledger.accounts import AccountPlan
 from ledger.admin.helpers import ReconcilePermissionMixin, intermediate_page, raw_collapsed, warning
 from ledger.forms import ImportForm, RateForm
 from ledger.matching import gateway_integration
@@ -148,6 +149,7 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "net",
         "bank_amount",
         "exchange_rate",
+        "exchange_differences",
         "lines_net_text",
         "discrepancy_text",
         "status",
@@ -164,6 +166,7 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     readonly_fields = [
         "gateway",
         "customer",
+        "exchange_differences",
         "lines_net_text",
         "discrepancy_text",
         "booking_check",
@@ -295,6 +298,39 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     @admin.display(description=_("customer"), ordering="connection__customer__name")
     def customer(self, obj: Payout) -> str:
         return obj.connection.customer.name
+
+    @admin.display(description=_("exchange differences on conversions"))
+    def exchange_differences(self, obj: Payout) -> SafeString | str:
+        plan = AccountPlan.for_customer(obj.connection.customer)
+        found = exchange.conversions(obj, plan.accounting_currency)
+        if not found:
+            return EMPTY
+        items = []
+        for conversion in found:
+            difference = conversion.difference
+            if difference is None:
+                items.append(warning(conversion.problem()))
+                continue
+            account = plan.exchange_gain if difference >= 0 else plan.exchange_loss
+            items.append(
+                gettext(
+                    "%(home)s %(home_currency)s for %(foreign)s %(currency)s booked at "
+                    "%(rate)s: %(kind)s %(difference)s (%(account)s)"
+                )
+                % {
+                    "home": money(conversion.home.gross),
+                    "home_currency": conversion.home.currency,
+                    "foreign": money(-conversion.foreign.gross),
+                    "currency": conversion.foreign.currency,
+                    "rate": conversion.rate,
+                    "kind": gettext("gain") if difference >= 0 else gettext("loss"),
+                    "difference": money(abs(difference)),
+                    "account": account,
+                }
+            )
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items))
+        )
 
     @admin.display(description=_("sum of the lines (net)"))
     def lines_net_text(self, obj: Payout) -> str:

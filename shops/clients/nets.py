@@ -6,6 +6,16 @@
                                       settles
 base_url: https://api.dibspayment.eu (test: https://test.api.dibspayment.eu).
 
+Payment API v1 (same host, same key), read only for the booking of Plus:
+- GET /v1/payments/{paymentId}        {"payment": {orderDetails {amount, currency, reference},
+                                      consumer {company {name, registrationNumber}},
+                                      charges [{chargeId, amount, orderItems}], refunds [{refundId,
+                                      amount, orderItems}]}}; an order item is {reference, name,
+                                      quantity, unit, unitPrice (excluding VAT), taxRate (hundredths
+                                      of a percent: 2500), taxAmount, grossTotalAmount,
+                                      netTotalAmount}, amounts in minor units. A payout payment's
+                                      `paymentId` names the payment.
+
 Nexi documents the paths, the paging and `numberOfPayouts`; the names of the fields inside a
 payout (payoutId, payoutDate, currency, grossAmount, feeAmount, netAmount, payments[] with
 orderReference, transactionType, grossAmount, feeAmount, netAmount) follow our sandbox, which
@@ -23,14 +33,22 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 from shops.clients.base import ApiClient
 from shops.clients.errors import ApiError
-from shops.clients.types import GatewayPayout, GatewayTransaction
+from shops.clients.types import (
+    GatewayOrder,
+    GatewayOrderLine,
+    GatewayPayout,
+    GatewayRefund,
+    GatewayTransaction,
+)
 
 PAYOUTS_PATH = "/report/v1/payouts"
+PAYMENTS_PATH = "/v1/payments"
 
 
 def minor(value: Any) -> Decimal:
@@ -129,6 +147,16 @@ class NetsClient(ApiClient):
     def _decoded(self, response: requests.Response) -> Any:
         return response.content if self._want_bytes else super()._decoded(response)
 
+    # --- payments (Payment API) ----------------------------------------------------------------
+
+    def gateway_order(self, payment_id: str) -> GatewayOrder:
+        """The payment a payout row names (its `paymentId`), with the items it charged and the
+        refunds with the items that went back; NotFound when Nexi has no such payment."""
+        if not payment_id:
+            raise ValueError("A Nets payment id is required")
+        body = self.request("GET", f"{PAYMENTS_PATH}/{quote(payment_id, safe='')}") or {}
+        return _order(body.get("payment") or {})
+
     # --- Nexi → dataclasses --------------------------------------------------------------------
 
     def _payout(self, data: dict[str, Any]) -> GatewayPayout:
@@ -160,3 +188,49 @@ class NetsClient(ApiClient):
             provider="nets",
             raw=data,
         )
+
+
+def _order_line(item: dict[str, Any]) -> GatewayOrderLine:
+    rate = minor(item.get("taxRate")).normalize()  # 2500 → 25
+    quantity = Decimal(str(item.get("quantity") or 0))
+    net_unit = minor(item.get("unitPrice"))
+    return GatewayOrderLine(
+        reference=str(item.get("reference") or ""),
+        name=str(item.get("name") or ""),
+        kind="",
+        quantity=quantity,
+        unit_price=(net_unit * (100 + rate) / 100).quantize(Decimal("0.01")),
+        vat_rate=rate,
+        total_amount=minor(item.get("grossTotalAmount")),
+        total_tax_amount=minor(item.get("taxAmount")),
+        total_discount_amount=Decimal("0.00"),
+    )
+
+
+def _order(data: dict[str, Any]) -> GatewayOrder:
+    details = data.get("orderDetails") or {}
+    company = (data.get("consumer") or {}).get("company") or {}
+    return GatewayOrder(
+        order_id=str(data.get("paymentId") or ""),
+        order_reference=str(details.get("reference") or ""),
+        currency=str(details.get("currency") or "SEK"),
+        amount=minor(details.get("amount")),
+        # What was charged is what was sold (an order item not charged is no sale yet).
+        lines=tuple(
+            _order_line(item)
+            for charge in data.get("charges") or []
+            for item in charge.get("orderItems") or []
+        ),
+        refunds=tuple(
+            GatewayRefund(
+                refund_id=str(refund.get("refundId") or ""),
+                amount=minor(refund.get("amount")),
+                lines=tuple(_order_line(item) for item in refund.get("orderItems") or []),
+            )
+            for refund in data.get("refunds") or []
+        ),
+        organisation_number=str(company.get("registrationNumber") or ""),
+        company_name=str(company.get("name") or ""),
+        provider="nets",
+        raw=data,
+    )

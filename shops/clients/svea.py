@@ -11,6 +11,16 @@ Svea documents the path, the parameters and the authentication; the field names 
 our sandbox's rendering and should be checked against a live account before go-live. Amounts are
 integers in minor units, as in Svea's other Payment Admin resources; converted here, once.
 
+Payment Admin API, read only for the booking of Plus (same host, same credentials):
+- GET /api/v1/orders/{orderId}   the checkout order a report row's `orderId` names: MerchantOrderId,
+                                 Currency, OrderAmount, IsCompany, NationalId, BillingAddress
+                                 {FullName}, OrderRows [{ArticleNumber, Name, Quantity, UnitPrice,
+                                 DiscountPercent, VatPercent, IsCancelled}] and Deliveries
+                                 [{Credits [{Amount, OrderRows}]}]. Svea's "minor units"
+                                 everywhere: UnitPrice in öre including VAT, Quantity in
+                                 hundredths (100 = 1), VatPercent and DiscountPercent in
+                                 hundredths of a percent (2500 = 25 %).
+
 Auth, per request: `Authorization: Svea base64(merchantId:sha512hex(body + secret + timestamp))`
 and `Timestamp: yyyy-MM-dd HH:mm:ss` in UTC (the body is empty for a GET). Credentials:
 merchant_id, secret. A 401 means a wrong secret or a clock more than a few minutes off.
@@ -23,16 +33,24 @@ import datetime
 import hashlib
 import json
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import requests
 
 from shops.clients.base import ApiClient
 from shops.clients.errors import ApiError, NotFound
-from shops.clients.types import GatewayPayout, GatewayTransaction
+from shops.clients.types import (
+    GatewayOrder,
+    GatewayOrderLine,
+    GatewayPayout,
+    GatewayRefund,
+    GatewayTransaction,
+)
 
 REPORTS_PATH = "/api/v2/reports"
+ORDERS_PATH = "/api/v1/orders"
+CENT = Decimal("0.01")
 FEE_ROWS = frozenset({"Fee", "Withholding"})
 
 
@@ -86,8 +104,21 @@ class SveaClient(ApiClient):
         return str(body.get("message") or body.get("title") or response.reason), ""
 
     def _decoded(self, response: requests.Response) -> Any:
-        # Reports are kept as the bytes Svea sent, for payout_file; parsed in report().
+        # Reports are kept as the bytes Svea sent, for payout_file; parsed where they are read.
         return response.content
+
+    # --- orders (Payment Admin API) ------------------------------------------------------------
+
+    def gateway_order(self, order_id: str) -> GatewayOrder:
+        """The checkout order a report row names (its `orderId`), with its rows and the credits
+        of its deliveries; NotFound when Svea has no such order."""
+        if not str(order_id).isdigit():
+            raise ValueError(f"A Svea order id is a number, not {order_id!r}")
+        content = self.request("GET", f"{ORDERS_PATH}/{order_id}") or b""
+        try:
+            return _order(json.loads(content))
+        except ValueError:
+            raise ApiError(f"Svea answered order {order_id} with a body that is not JSON") from None
 
     # --- reports -------------------------------------------------------------------------------
 
@@ -193,3 +224,56 @@ def _day(payout_id: str) -> datetime.date:
         raise NotFound(
             f"A Svea payout id is the payout's date (YYYY-MM-DD), not {payout_id!r}."
         ) from None
+
+
+def _order_line(row: dict[str, Any]) -> GatewayOrderLine:
+    quantity = Decimal(int(row.get("Quantity") or 0)).scaleb(-2)
+    unit_price = minor(row.get("UnitPrice"))  # including VAT
+    rate = Decimal(int(row.get("VatPercent") or 0)).scaleb(-2).normalize()
+    discount = Decimal(int(row.get("DiscountPercent") or 0)).scaleb(-2)
+    before = (quantity * unit_price).quantize(CENT, ROUND_HALF_UP)
+    total = (before * (100 - discount) / 100).quantize(CENT, ROUND_HALF_UP)
+    return GatewayOrderLine(
+        reference=str(row.get("ArticleNumber") or ""),
+        name=str(row.get("Name") or ""),
+        kind="",
+        quantity=quantity,
+        unit_price=unit_price,
+        vat_rate=rate,
+        total_amount=total,
+        total_tax_amount=total - (total * 100 / (100 + rate)).quantize(CENT, ROUND_HALF_UP),
+        total_discount_amount=before - total,
+    )
+
+
+def _order(data: dict[str, Any]) -> GatewayOrder:
+    credits = [
+        (delivery, index, credit)
+        for delivery in data.get("Deliveries") or []
+        for index, credit in enumerate(delivery.get("Credits") or [])
+    ]
+    billing = data.get("BillingAddress") or {}
+    company = bool(data.get("IsCompany"))
+    return GatewayOrder(
+        order_id=str(data.get("Id") or ""),
+        order_reference=str(data.get("MerchantOrderId") or ""),
+        currency=str(data.get("Currency") or "SEK"),
+        amount=minor(data.get("OrderAmount")),
+        lines=tuple(
+            _order_line(row) for row in data.get("OrderRows") or [] if not row.get("IsCancelled")
+        ),
+        # A credit has no id of its own at Svea: its delivery and place name it.
+        refunds=tuple(
+            GatewayRefund(
+                refund_id=f"{delivery.get('Id')}/{index}",
+                amount=minor(credit.get("Amount")),
+                lines=tuple(_order_line(row) for row in credit.get("OrderRows") or []),
+            )
+            for delivery, index, credit in credits
+        ),
+        organisation_number=str(data.get("NationalId") or "") if company else "",
+        company_name=str(billing.get("FullName") or "") if company else "",
+        country=str(billing.get("CountryCode") or "").upper(),
+        provider="svea",
+        raw=data,
+    )

@@ -324,3 +324,43 @@ class VismaClient(VismaApi):
 
     def delete_webhook(self, webhook_id: str) -> None:
         self.request("DELETE", f"/v2/webhooks/{webhook_id}")
+
+    # --- credit invoices settled in the customer ledger (ledger: refunds paid back) -----------
+
+    def settle_credit_invoice(
+        self,
+        invoice_id: str,
+        *,
+        payment_date: datetime.date,
+        bank_account_id: str,
+        currency: str = "SEK",
+        reference: str = "",
+        domestic_rate: Decimal | None = None,
+    ) -> ErpInvoicePayment | None:
+        """Close a credit invoice in the customer ledger: the money went back to the buyer from
+        `bank_account_id`. Visma takes it on the invoice's payments endpoint as a payment of the
+        credit's (negative) remaining amount, PaymentType complete ("Invoice Payments" FAQ,
+        scenario 2: domestic credit invoice, full payment); its voucher is then Dr receivables /
+        Cr the bank account. A credit in another currency paid from an account in the company's
+        currency says what it was worth there at `domestic_rate` (DomesticPaymentAmount). The
+        invoice is read first: None when nothing is left to settle (an earlier attempt got
+        through), so a retry never settles twice."""
+        # Imported here so this block stays additive to the module (others edit its imports).
+        from shops.clients.visma_bodies import PAYMENT_COMPLETE, cut, money
+
+        invoice = self.get_invoice(invoice_id)
+        if invoice.remaining_amount >= 0:
+            return None
+        body: dict[str, Any] = {
+            "CompanyBankAccountId": bank_account_id,
+            "PaymentDate": payment_date.isoformat(),
+            "PaymentAmount": money(invoice.remaining_amount),
+            "PaymentCurrency": cut(currency, 3).upper(),
+            "PaymentType": PAYMENT_COMPLETE,
+        }
+        if reference:
+            body["Reference"] = cut(reference, 100)
+        if domestic_rate:
+            body["DomesticPaymentAmount"] = money(invoice.remaining_amount * domestic_rate)
+        answer = self.request("POST", f"/v2/customerinvoices/{invoice_id}/payments", json_body=body)
+        return to_payment(invoice_id, answer or body)

@@ -115,6 +115,12 @@ class Line:
         )
         return self.amount - int(net)
 
+    @property
+    def net_unit_price(self) -> int:
+        """The unit price excluding VAT, in öre (Nets states prices so)."""
+        net = Decimal(self.unit_price) * 100 / (100 + self.vat_rate)
+        return int(net.quantize(Decimal(1), ROUND_HALF_UP))
+
 
 @dataclasses.dataclass(frozen=True)
 class FeeModel:
@@ -261,6 +267,21 @@ def buyer(event_key: str) -> tuple[str, str, str]:
 
 def company_number(company: str) -> str:
     return dict(COMPANY_BUYERS).get(company, "")
+
+
+@dataclasses.dataclass
+class SoldOrders:
+    """The sales a gateway keeps as orders (Klarna, Nets, Svea), by the gateway's id of the order,
+    and the refunds of each: what its order API answers about a payout row."""
+
+    sales: dict[str, Event] = dataclasses.field(default_factory=dict)
+    returns: dict[str, list[Event]] = dataclasses.field(default_factory=dict)
+
+    def add(self, order_id: str, event: Event) -> None:
+        if event.kind == SALE:
+            self.sales[order_id] = event
+        elif event.kind == REFUND:
+            self.returns.setdefault(order_id, []).append(event)
 
 
 # --- helpers the gateway modules share --------------------------------------------------------

@@ -7,6 +7,10 @@
                                       total, which tells whether more pages exist)
 - GET /report/v1/payouts/{payoutId}   one payout with the payments (and refunds, chargebacks) it
                                       settles
+- GET /v1/payments/{paymentId}        the Payment API's payment a payout row names: orderDetails,
+                                      consumer (company buyers), charges and refunds with their
+                                      orderItems (unitPrice excluding VAT, taxRate 2500 = 25 %,
+                                      taxAmount, grossTotalAmount, netTotalAmount)
 The request path, parameters and `numberOfPayouts` are Nexi's documented ones; the field names
 inside a payout and its payments are this sandbox's rendering of what the Easy Portal's payout view
 shows (documentation of those was not available to check): amounts are integers in minor units,
@@ -26,6 +30,7 @@ from shops.sandbox import gateway_data as data
 from shops.sandbox.state import Request, Response, SandboxState
 
 PREFIX = "/report/v1/payouts"
+PAYMENTS = "/v1/payments/"
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 FEES = data.FeeModel(percent=Decimal("1.45"), fixed=100, dispute_fee=10000)
 TYPES = {data.SALE: "Charge", data.REFUND: "Refund", data.CHARGEBACK: "Chargeback"}
@@ -41,6 +46,7 @@ class Merchant:
     secret_key: str
     book: data.PayoutBook
     payouts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # oldest first
+    orders: data.SoldOrders = dataclasses.field(default_factory=data.SoldOrders)
 
 
 def model_error(field: str, message: str) -> Response:
@@ -101,6 +107,8 @@ class NetsSandbox(data.GeneratesPayouts):
             if wait is not None:
                 return _too_many(max(1, round(wait)))
             path = request.path.rstrip("/")
+            if request.method == "GET" and path.startswith(PAYMENTS):
+                return self._payment(path.removeprefix(PAYMENTS), merchant)
             if request.method != "GET" or not path.startswith(PREFIX):
                 return Response(404, None)
             if path == PREFIX:
@@ -110,6 +118,13 @@ class NetsSandbox(data.GeneratesPayouts):
             if payout is None or "/" in payout_id:
                 return Response(404, {"message": f"Payout {payout_id} was not found."})
             return Response(200, payout)
+
+    def _payment(self, payment_id: str, merchant: Merchant) -> Response:
+        sale = merchant.orders.sales.get(payment_id)
+        if sale is None or "/" in payment_id:
+            return Response(404, {"message": f"Payment {payment_id} was not found."})
+        returns = merchant.orders.returns.get(payment_id, [])
+        return Response(200, {"payment": render_payment(payment_id, sale, returns)})
 
     def _list(self, request: Request, merchant: Merchant) -> Response:
         query = request.query
@@ -150,6 +165,10 @@ class NetsSandbox(data.GeneratesPayouts):
         ids = []
         for payout in payouts:
             payout_id = data.hex_id("nets-payout", payout.key)
+            for event in payout.events:
+                merchant.orders.add(
+                    data.hex_id("nets-payment", event.original_key or event.key), event
+                )
             payments = [
                 {
                     "paymentId": data.hex_id("nets-payment", event.original_key or event.key),
@@ -181,6 +200,64 @@ class NetsSandbox(data.GeneratesPayouts):
             )
             ids.append(payout_id)
         return ids
+
+
+def render_item(line: data.Line) -> dict[str, Any]:
+    return {
+        "reference": line.reference,
+        "name": line.description,
+        "quantity": line.quantity,
+        "unit": "pcs",
+        "unitPrice": line.net_unit_price,
+        "taxRate": line.vat_rate * 100,
+        "taxAmount": line.vat,
+        "grossTotalAmount": line.amount,
+        "netTotalAmount": line.amount - line.vat,
+    }
+
+
+def render_payment(payment_id: str, sale: data.Event, returns: list[data.Event]) -> dict[str, Any]:
+    given, family, company = data.buyer(sale.key)
+    consumer: dict[str, Any] = (
+        {"company": {"name": company, "registrationNumber": data.company_number(company)}}
+        if company
+        else {"privatePerson": {"firstName": given, "lastName": family}}
+    )
+    charged_at = data.iso_utc(sale.occurred_at)
+    return {
+        "paymentId": payment_id,
+        "summary": {
+            "reservedAmount": sale.amount,
+            "chargedAmount": sale.amount,
+            "refundedAmount": sum(-r.amount for r in returns),
+        },
+        "consumer": consumer,
+        "paymentDetails": {"paymentType": "CARD", "paymentMethod": "Visa"},
+        "orderDetails": {
+            "amount": sale.amount,
+            "currency": "SEK",
+            "reference": sale.order_number,
+        },
+        "created": charged_at,
+        "charges": [
+            {
+                "chargeId": data.hex_id("nets-charge", sale.key),
+                "amount": sale.amount,
+                "created": charged_at,
+                "orderItems": [render_item(line) for line in sale.lines],
+            }
+        ],
+        "refunds": [
+            {
+                "refundId": data.hex_id("nets-transaction", r.key),
+                "amount": -r.amount,
+                "state": "Completed",
+                "lastUpdated": data.iso_utc(r.occurred_at),
+                "orderItems": [render_item(line) for line in r.lines],
+            }
+            for r in returns
+        ],
+    }
 
 
 def _summary(payout: dict[str, Any]) -> dict[str, Any]:

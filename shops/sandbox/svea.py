@@ -6,7 +6,12 @@
   day and the transactions it pays. Rows carry the merchant's order number as `externalOrderNo`.
   With includeWithholding=true the amounts Svea withheld (its fees) are rows of their own, and only
   then do the rows sum to the payout. A day without a payout answers an empty report.
-Svea documents the path, the parameters and the authentication; the body below is this
+- GET /api/v1/orders/{orderId}
+  The checkout order a report row's `orderId` names, as the Payment Admin API's order: OrderRows
+  (UnitPrice in öre including VAT, Quantity and VatPercent in hundredths: 100 = 1 item, 2500 =
+  25 %), Deliveries with their Credits (Amount and the OrderRows that came back), IsCompany,
+  NationalId and BillingAddress.
+Svea documents the path, the parameters and the authentication; the report body below is this
 sandbox's rendering (amounts are integers in minor units, as in Svea's other Payment Admin
 resources; credits and chargebacks are negative).
 
@@ -30,6 +35,7 @@ from shops.sandbox import gateway_data as data
 from shops.sandbox.state import Request, Response, SandboxState
 
 REPORTS_PATH = "/api/v2/reports"
+ORDERS_PATH = "/api/v1/orders/"
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 FEES = data.FeeModel(percent=Decimal("1.95"), fixed=0, dispute_fee=0)
 TYPES = {data.SALE: "Payment", data.REFUND: "Credit", data.CHARGEBACK: "Chargeback"}
@@ -45,6 +51,7 @@ class Merchant:
     secret: str
     book: data.PayoutBook
     reports: dict[datetime.date, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    orders: data.SoldOrders = dataclasses.field(default_factory=data.SoldOrders)
 
 
 def signature(body: str, secret: str, timestamp: str, merchant_id: str) -> str:
@@ -118,9 +125,20 @@ class SveaSandbox(data.GeneratesPayouts):
                 return Response(
                     429, {"message": "Too many requests"}, {"Retry-After": str(max(1, round(wait)))}
                 )
-            if request.method != "GET" or request.path.rstrip("/").lower() != REPORTS_PATH:
+            path = request.path.rstrip("/").lower()
+            if request.method == "GET" and path.startswith(ORDERS_PATH):
+                return self._order(path.removeprefix(ORDERS_PATH), merchant)
+            if request.method != "GET" or path != REPORTS_PATH:
                 return problem(404, "Not Found")
             return self._report(request, merchant)
+
+    def _order(self, order_id: str, merchant: Merchant) -> Response:
+        sale = merchant.orders.sales.get(order_id)
+        if sale is None:
+            return problem(404, "Not Found")
+        return Response(
+            200, render_order(order_id, sale, merchant.orders.returns.get(order_id, []))
+        )
 
     def _authenticate(self, request: Request) -> Merchant | None:
         value, stamp = request.header("Authorization"), request.header("Timestamp")
@@ -193,6 +211,7 @@ class SveaSandbox(data.GeneratesPayouts):
                     )
                     + 1_000_000
                 )
+                merchant.orders.add(str(order_id), event)
                 common = {
                     "orderId": order_id,
                     "externalOrderNo": event.order_number,
@@ -225,3 +244,64 @@ class SveaSandbox(data.GeneratesPayouts):
                 "rows": rows,
             }
         return [p.payout_date.isoformat() for p in payouts]
+
+
+def render_row(line: data.Line, row_id: int) -> dict[str, Any]:
+    return {
+        "OrderRowId": row_id,
+        "ArticleNumber": line.reference,
+        "Name": line.description,
+        "Quantity": line.quantity * 100,
+        "UnitPrice": line.unit_price,
+        "DiscountPercent": 0,
+        "VatPercent": line.vat_rate * 100,
+        "Unit": "st",
+        "IsCancelled": False,
+        "Actions": ["CanCreditRow"],
+    }
+
+
+def render_order(order_id: str, sale: data.Event, returns: list[data.Event]) -> dict[str, Any]:
+    given, family, company = data.buyer(sale.key)
+    rows = [render_row(line, n) for n, line in enumerate(sale.lines, start=1)]
+    row_ids = {line: n for n, line in enumerate(sale.lines, start=1)}
+    return {
+        "Id": int(order_id),
+        "Currency": "SEK",
+        "MerchantOrderId": sale.order_number,
+        "OrderStatus": "Delivered",
+        "EmailAddress": f"{given}.{family}@example.se".lower(),
+        "PaymentType": "INVOICE",
+        "CreationDate": data.iso_utc(sale.occurred_at),
+        "NationalId": data.company_number(company) if company else "",
+        "IsCompany": bool(company),
+        "OrderAmount": sale.amount,
+        "CancelledAmount": 0,
+        "BillingAddress": {
+            "FullName": company or f"{given} {family}",
+            "StreetAddress": "Kungsgatan 12",
+            "PostalCode": "11143",
+            "City": "Stockholm",
+            "CountryCode": "SE",
+        },
+        "OrderRows": rows,
+        "Deliveries": [
+            {
+                "Id": int(order_id) * 10 + 1,
+                "CreationDate": data.iso_utc(sale.occurred_at),
+                "DeliveryAmount": sale.amount,
+                "CreditedAmount": sum(-r.amount for r in returns),
+                "OrderRows": rows,
+                "Credits": [
+                    {
+                        "Amount": -r.amount,
+                        "OrderRows": [render_row(line, row_ids.get(line, 0)) for line in r.lines],
+                        "Actions": [],
+                    }
+                    for r in returns
+                ],
+                "Actions": ["CanCreditOrderRows", "CanCreditAmount"],
+            }
+        ],
+        "Actions": [],
+    }

@@ -359,7 +359,10 @@ def pay_invoice(invoice_id: str, body: Any, company: Company, state: SandboxStat
         return refused
     amount = Decimal(str(body["PaymentAmount"]))
     remaining = Decimal(str(invoice["RemainingAmount"]))
-    if amount <= 0 or amount > remaining:
+    if invoice.get("IsCreditInvoice"):
+        if amount >= 0 or amount < remaining:
+            return credit_payment_refused(remaining)
+    elif amount <= 0 or amount > remaining:
         return validation_error(
             [("PaymentAmount", f"PaymentAmount must be between 0 and the remaining {remaining}.")],
             CANNOT_BE_CREATED_OR_UPDATED,
@@ -370,6 +373,15 @@ def pay_invoice(invoice_id: str, body: Any, company: Company, state: SandboxStat
     company.payments.append(payment)
     company.create_calls["payments"][str(invoice["InvoiceNumber"])] += 1
     return Response(200, {k: v for k, v in payment.items() if not k.startswith("_")})
+
+
+def credit_payment_refused(remaining: Decimal) -> Response:
+    """A credit invoice is settled with a negative payment, at most what is left of it (its
+    RemainingAmount is negative too); a positive amount would pay the credit the wrong way."""
+    return validation_error(
+        [("PaymentAmount", f"PaymentAmount must be between {remaining} and 0.")],
+        CANNOT_BE_CREATED_OR_UPDATED,
+    )
 
 
 # --- orders (the order module) -----------------------------------------------------------------

@@ -3,15 +3,18 @@ gateway of one demo tenant, and a "payouts" job to run through the engine like t
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from integrator import services as engine
 from integrator.models import Integration, SyncJob
 from ledger.accounts import AccountPlan
+from shops.clients.types import Address, ErpCustomer, NewErpCustomer
 from shops.sandbox.demo_data import demo_connection_any
 from tests import factories
 
+CENT = Decimal("0.01")
 WINDOW = {"since": "2026-11-01", "until": "2026-11-30"}
 
 
@@ -72,3 +75,44 @@ def run_payouts(integration: Integration, **options: Any) -> SyncJob:
 
 def failures(job: SyncJob) -> list[str]:
     return [f"{i.key}: {i.message}" for i in job.items.filter(outcome="failed")]
+
+
+BUYER_ADDRESS = Address("Elsa Nyström", "Gatan 1", "", "11122", "Stockholm", "SE")
+
+
+def webshop_customer(erp: Any, number: str = "W-1") -> ErpCustomer:
+    """The private buyer a webshop integration invoiced in Visma (Basic/Pay tests)."""
+    return erp.create_customer(
+        NewErpCustomer(
+            customer_number=number,
+            name=BUYER_ADDRESS.name,
+            is_private_person=True,
+            email="",
+            phone="",
+            organisation_number="",
+            vat_number="",
+            invoice_address=BUYER_ADDRESS,
+            delivery_address=None,
+            currency="SEK",
+            terms_of_payment_id=erp.default_terms_of_payment_id(),
+        )
+    )
+
+
+def paid_by_rate(rows: list[dict[str, Any]]) -> dict[Decimal, Decimal]:
+    """What the buyer paid per VAT rate on a Visma invoice of generic Plus articles
+    ("PLUS-25"…), as Visma computes it per row."""
+    totals: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for row in rows:
+        rate = Decimal(row["ArticleNumber"].rsplit("-", 1)[1])
+        net = (Decimal(str(row["UnitPrice"])) * Decimal(str(row["Quantity"]))).quantize(CENT)
+        totals[rate] += net + (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return dict(totals)
+
+
+def line_totals(lines: Any) -> dict[Decimal, Decimal]:
+    """What a gateway's order lines add up to per VAT rate."""
+    totals: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for line in lines:
+        totals[line.vat_rate] += line.total_amount
+    return dict(totals)

@@ -12,11 +12,18 @@ import pytest
 from integrator.models import Link, SyncJob
 from ledger.fetch import fetch_payouts
 from ledger.models import Payout, PayoutLine
-from ledger.posting_invoices import net_price
+from ledger.posting_documents import net_price
 from shops.clients.registry import client_for
-from shops.clients.types import Address, NewErpCustomer, NewInvoiceDraft, NewInvoiceRow
+from shops.clients.types import NewInvoiceDraft, NewInvoiceRow
 from tests import factories
-from tests.ledger.sandbox_setup import clearing_bank_account, failures, gateway_setup, run_payouts
+from tests.ledger.sandbox_setup import (
+    BUYER_ADDRESS,
+    clearing_bank_account,
+    failures,
+    gateway_setup,
+    run_payouts,
+    webshop_customer,
+)
 
 pytestmark = pytest.mark.django_db
 TENANT = "kaffebonan"
@@ -32,21 +39,7 @@ def quick(settings):
 def _webshop_invoices(integration, shop, lines: list[PayoutLine]) -> None:
     """What the orders flow left behind: an invoice per order in Visma and its done link."""
     erp = client_for(integration.erp)
-    customer = erp.create_customer(
-        NewErpCustomer(
-            customer_number="W-1",
-            name="Elsa Nyström",
-            is_private_person=True,
-            email="",
-            phone="",
-            organisation_number="",
-            vat_number="",
-            invoice_address=Address("Elsa Nyström", "Gatan 1", "", "11122", "Stockholm", "SE"),
-            delivery_address=None,
-            currency="SEK",
-            terms_of_payment_id=erp.default_terms_of_payment_id(),
-        )
-    )
+    customer = webshop_customer(erp)
     article = erp.find_article("KAF-1001") or next(iter(erp.articles()))
     for line in lines:
         key = f"WEB-{shop.pk}-{line.order_reference}"
@@ -55,7 +48,7 @@ def _webshop_invoices(integration, shop, lines: list[PayoutLine]) -> None:
                 customer_id=customer.id,
                 your_reference=key,
                 customer_is_private_person=True,
-                invoice_address=Address("Elsa Nyström", "Gatan 1", "", "11122", "Stockholm", "SE"),
+                invoice_address=BUYER_ADDRESS,
                 delivery_address=None,
                 invoice_date=datetime.date(2026, 11, 2),
                 rows=[

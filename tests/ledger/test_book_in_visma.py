@@ -48,7 +48,11 @@ def test_it_books_one_invoice_and_payment_per_order_and_one_voucher_per_payout(
     assert not Allocation.objects.filter(item__in=sold, state="pending").exists()
 
     company = _company(sandbox)
-    paid = [p for p in company["payments"] if p["PaymentDate"].startswith("2026-11")]
+    paid = [
+        p
+        for p in company["payments"]
+        if p["PaymentDate"].startswith("2026-11") and p["PaymentAmount"] > 0
+    ]
     sale_allocations = Allocation.objects.filter(item__in=sold, line__type="sale")
     assert len(paid) == sale_allocations.count()
     assert {p["CompanyBankAccountId"] for p in paid} == {"00000000-0000-0000-0000-000000001686"}
@@ -81,23 +85,30 @@ def test_a_lost_answer_to_an_invoice_still_ends_with_exactly_one(sandbox, klarna
     assert set(sandbox.create_calls("visma", "vouchers").values()) == {1}
 
 
-def test_a_refund_becomes_a_credit_invoice(sandbox, klarna_plus):
+def test_a_refund_becomes_a_credit_invoice_settled_in_the_customer_ledger(sandbox, klarna_plus):
     run_payouts(klarna_plus)
     refunds = Allocation.objects.filter(
         item__connection=klarna_plus.gateway, line__type__in=["refund", "chargeback"]
     ).select_related("line", "item")
     assert refunds.exists()
-    invoices = {i["Id"]: i for i in _company(sandbox)["customerinvoices"]}
+    company = _company(sandbox)
+    invoices = {i["Id"]: i for i in company["customerinvoices"]}
+    settled = {p["_InvoiceId"]: p for p in company["payments"] if p["PaymentAmount"] < 0}
     for allocation in refunds:
         credit = invoices[allocation.remote_id]
         assert credit["IsCreditInvoice"] is True
         assert Decimal(str(credit["TotalAmount"])) == allocation.line.gross
-    # The money paid back settles the credit on the payout's voucher (Visma takes no negative
-    # payments): Dr 1510 for what went back to buyers.
+        # Paid back from the clearing account: nothing stays open in Visma's customer ledger.
+        assert Decimal(str(credit["RemainingAmount"])) == 0
+        payment = settled[credit["Id"]]
+        assert Decimal(str(payment["PaymentAmount"])) == allocation.line.gross
+        assert payment["CompanyBankAccountId"] == "00000000-0000-0000-0000-000000001686"
+    # So the payout's voucher no longer debits receivables for it (that would book it twice),
+    # and still balances.
     refunded = refunds.first().line.payout
-    assert refunded.vouchers.get().rows.filter(account="1510").get().amount == -sum(
-        a.line.gross for a in refunds if a.line.payout_id == refunded.pk
-    )
+    voucher = refunded.vouchers.get()
+    assert not voucher.rows.filter(account="1510").exists()
+    assert sum(r.amount for r in voucher.rows.all()) == 0
 
 
 def test_a_closed_period_refuses_with_the_reason(sandbox, klarna_plus):
@@ -118,7 +129,7 @@ def test_a_closed_period_refuses_with_the_reason(sandbox, klarna_plus):
 
 def test_a_missing_vat_rate_is_not_guessed(sandbox, sandbox_server):
     clearing_bank_account(sandbox_server, TENANT)
-    integration = gateway_setup(sandbox, "nets", TENANT, vat_rate=None)
+    integration = gateway_setup(sandbox, "stripe", TENANT, vat_rate=None)
     job = run_payouts(integration)
     assert any("gives no VAT rate" in r for r in failures(job))
     assert sandbox.create_calls("visma", "customerinvoices") == {}

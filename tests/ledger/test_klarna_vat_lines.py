@@ -4,8 +4,7 @@ refund is credited with the lines that came back; without lines nothing is guess
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +17,14 @@ from ledger.posting_calls import NotBookable
 from ledger.posting_invoices import PlusInvoices
 from shops.clients.klarna import KlarnaClient
 from shops.clients.types import GatewayOrder, GatewayOrderLine, GatewayRefund
-from tests.ledger.sandbox_setup import clearing_bank_account, failures, gateway_setup, run_payouts
+from tests.ledger.sandbox_setup import (
+    clearing_bank_account,
+    failures,
+    gateway_setup,
+    line_totals,
+    paid_by_rate,
+    run_payouts,
+)
 
 pytestmark = pytest.mark.django_db
 TENANT = "kaffebonan"
@@ -40,23 +46,6 @@ def klarna_plus(sandbox, sandbox_server):
 
 def _company(sandbox):
     return sandbox.state()["visma"]["companies"][TENANT]
-
-
-def _by_rate(rows) -> dict[Decimal, Decimal]:
-    """What the buyer paid per VAT rate on a Visma invoice, as Visma computes it per row."""
-    totals: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for row in rows:
-        rate = Decimal(row["ArticleNumber"].rsplit("-", 1)[1])
-        net = (Decimal(str(row["UnitPrice"])) * Decimal(str(row["Quantity"]))).quantize(CENT)
-        totals[rate] += net + (net * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-    return dict(totals)
-
-
-def _line_totals(lines) -> dict[Decimal, Decimal]:
-    totals: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for line in lines:
-        totals[line.vat_rate] += line.total_amount
-    return dict(totals)
 
 
 def _order_id(item: LedgerItem) -> str:
@@ -87,7 +76,7 @@ def test_a_klarna_plus_payout_books_rows_at_each_lines_rate(sandbox, klarna_plus
             line.reference in row["Text"] and line.name in row["Text"]
             for row, line in zip(rows, order.lines, strict=True)
         )
-        assert _by_rate(rows) == _line_totals(order.lines)  # to the öre, per rate
+        assert paid_by_rate(rows) == line_totals(order.lines)  # to the öre, per rate
         assert Decimal(str(invoice["TotalAmount"])) == order.amount
         rates_seen |= {line.vat_rate for line in order.lines}
     assert rates_seen == {Decimal(6), Decimal(12), Decimal(25)}
@@ -128,8 +117,8 @@ def test_a_refund_is_credited_with_the_lines_that_came_back(sandbox, klarna_plus
         credit = invoices[allocation.remote_id]
         assert credit["IsCreditInvoice"] is True
         assert Decimal(str(credit["TotalAmount"])) == allocation.line.gross == -refund.amount
-        credited = {rate: -total for rate, total in _line_totals(refund.lines).items()}
-        assert _by_rate(credit["Rows"]) == credited
+        credited = {rate: -total for rate, total in line_totals(refund.lines).items()}
+        assert paid_by_rate(credit["Rows"]) == credited
 
 
 def _forget_first_sale(sandbox_server, klarna_plus) -> str:
