@@ -18,8 +18,17 @@ restarts. An authorization code is valid once, for five minutes, for its redirec
 Test hooks (POST /_sandbox/visma/<action>, body {"company": tenant, …}):
 - articles {"articles": [{"Number", "Name", "NetPrice", "VatRate"}]}: add or change articles, as
   the merchant would in Visma (not counted as our create calls);
-- orders {"YourReference" | "Id", "Status", "ShippedDateTime"?}: the merchant moves an order on;
-- company {"ActivatedModules"?, "AccountingLockedTo"?}: change the company's settings.
+- company {"ActivatedModules"?, "AccountingLockedTo"?, "ProductVariant"?}: change the company's
+  settings (ProductVariant 5 is Pro, the variant with sales price lists);
+- orders {"YourReference" | "Id", "Status", "ShippedDateTime"?, "DeliveryMethodName"?}: the
+  merchant moves an order on and says how it was sent;
+- salesprices {"list": name, "prices": [{"Number", "NetPrice"}]}: the merchant sets prices on a
+  sales price list (NetPrice null takes the article off the list).
+
+Sales price lists (Pro), cost centres and notes: GET /v2/salespricelists[/{id}],
+/v2/salespricelists/prices[/{listId}[/{articleId}]] (403 for a company that is not Pro),
+/v2/costcenters (a row's CostCenterItemId1 must be an active item of cost centre 1, else 400
+naming Rows[i].CostCenterItemId1), GET and POST /v2/notes.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ from shops.sandbox.visma_schema import (
     error,
     no_module,
     not_found,
+    not_pro,
 )
 from shops.sandbox.visma_store import LISTED, SNAPSHOT_COLLECTIONS, Company
 
@@ -162,6 +172,8 @@ class VismaSandbox:
         resource, rest = lower[1], parts[2:]
         if resource == "orders" and not company.has_module(ORDER_MODULE):
             return no_module(ORDER_MODULE)
+        if resource == "salespricelists" and not company.is_pro():
+            return not_pro()
         if request.method == "GET":
             return self._read(resource, rest, request, company)
         body: Any = None
@@ -192,6 +204,7 @@ class VismaSandbox:
             ),
             ("POST", "vouchers", 0, ""): lambda: resources.create_voucher(body, company, state),
             ("POST", "webhooks", 0, ""): lambda: resources.create_webhook(body, company, state),
+            ("POST", "notes", 0, ""): lambda: resources.create_note(body, company, state),
             ("DELETE", "webhooks", 1, ""): lambda: self._delete(company, "webhooks", rest[0]),
         }
         handler = handlers.get(route)
@@ -208,6 +221,8 @@ class VismaSandbox:
             return Response(200, company.vat_codes)  # a bare array, as the swagger says
         if resource == "accounts":
             return self._accounts(rest, request, company)
+        if resource == "salespricelists" and rest and rest[0].lower() == "prices":
+            return self._sales_prices(rest[1:], request, company)
         if resource == "vouchers":
             years = company.vouchers
             if not rest:
@@ -227,6 +242,19 @@ class VismaSandbox:
             return self._list(matching, request, filtered=True)
         found = company.find(resource, rest[0]) if len(rest) == 1 else None
         return Response(200, found) if found else not_found(resource, rest[0])
+
+    def _sales_prices(self, rest: list[str], request: Request, company: Company) -> Response:
+        """/v2/salespricelists/prices[/{salesPriceListId}[/{articleId}]]."""
+        if not rest:
+            rows = [row for prices in company.sales_prices.values() for row in prices.values()]
+            return self._list(rows, request)
+        if company.find("salespricelists", rest[0]) is None:
+            return not_found("salespricelists", rest[0])
+        prices = company.sales_prices.get(rest[0].lower(), {})
+        if len(rest) == 1:
+            return self._list(list(prices.values()), request)
+        found = prices.get(rest[1].lower()) if len(rest) == 2 else None
+        return Response(200, found) if found else not_found("salesprices", "/".join(rest))
 
     def _accounts(self, rest: list[str], request: Request, company: Company) -> Response:
         # Without a fiscal year: the current one, i.e. the latest open one.
@@ -370,7 +398,12 @@ class VismaSandbox:
     # --- test hooks ----------------------------------------------------------------------------
 
     def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if not isinstance(body, dict) or action not in ("articles", "orders", "company"):
+        if not isinstance(body, dict) or action not in (
+            "articles",
+            "orders",
+            "company",
+            "salesprices",
+        ):
             return Response(404, {"error": f"No sandbox action {action!r} for visma"})
         with state.lock:
             company = self.companies.get(str(body.get("company", "")))
@@ -386,11 +419,12 @@ class VismaSandbox:
                     },
                 )
             if action == "company":
-                changes = {
-                    k: body[k] for k in ("ActivatedModules", "AccountingLockedTo") if k in body
-                }
+                keys = ("ActivatedModules", "AccountingLockedTo", "ProductVariant")
+                changes = {k: body[k] for k in keys if k in body}
                 company.settings.update(changes)
                 return Response(200, company.settings)
+            if action == "salesprices":
+                return _merchant_prices(company, body)
             order = company.find("orders", str(body.get("Id") or "")) or next(
                 iter(
                     company.data["orders"].lookup(
@@ -402,7 +436,9 @@ class VismaSandbox:
             if order is None:
                 return Response(404, {"error": "No such order"})
             changes = {
-                k: body[k] for k in ("Status", "ShippedDateTime", "DeliveryDate") if k in body
+                k: body[k]
+                for k in ("Status", "ShippedDateTime", "DeliveryDate", "DeliveryMethodName")
+                if k in body
             }
             company.data["orders"].replace(order, {**changes, "ModifiedUtc": now_utc()})
             return Response(200, order)
@@ -424,6 +460,32 @@ def _merchant_article(company: Company, given: dict[str, Any]) -> dict[str, Any]
     if existing is not None:
         return articles.replace(existing, {k: v for k, v in article.items() if k != "Id"})
     return articles.add(article)
+
+
+def _merchant_prices(company: Company, body: dict[str, Any]) -> Response:
+    """Set or remove articles' prices on a sales price list, as the merchant would in Visma."""
+    wanted = str(body.get("list") or "")
+    found = next((p for p in company.data["salespricelists"] if p["Name"] == wanted), None)
+    if found is None:
+        return Response(404, {"error": f"No sales price list {wanted!r}"})
+    prices = company.sales_prices.setdefault(found["Id"].lower(), {})
+    changed = []
+    for given in body.get("prices") or []:
+        article = next(iter(company.data["articles"].lookup("Number", str(given["Number"]))))
+        if given.get("NetPrice") is None:
+            prices.pop(article["Id"].lower(), None)
+            continue
+        coding = company.find("articleaccountcodings", article["CodingId"]) or {}
+        row = demo_data.sales_price_row(
+            found["Id"],
+            article["Id"],
+            Decimal(str(given["NetPrice"])),
+            Decimal(str(coding.get("VatRatePercent", 25))),
+            changed=now_utc(),
+        )
+        prices[article["Id"].lower()] = row
+        changed.append(row)
+    return Response(200, {"prices": changed})
 
 
 def _state(query: dict[str, str]) -> dict[str, str]:
