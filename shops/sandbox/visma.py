@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 
 from shops.sandbox import demo_data
 from shops.sandbox import visma_resources as resources
+from shops.sandbox import visma_sales as sales
 from shops.sandbox.state import (
     ODataError,
     Request,
@@ -204,7 +205,7 @@ class VismaSandbox:
             ),
             ("POST", "vouchers", 0, ""): lambda: resources.create_voucher(body, company, state),
             ("POST", "webhooks", 0, ""): lambda: resources.create_webhook(body, company, state),
-            ("POST", "notes", 0, ""): lambda: resources.create_note(body, company, state),
+            ("POST", "notes", 0, ""): lambda: sales.create_note(body, company, state),
             ("DELETE", "webhooks", 1, ""): lambda: self._delete(company, "webhooks", rest[0]),
         }
         handler = handlers.get(route)
@@ -222,7 +223,7 @@ class VismaSandbox:
         if resource == "accounts":
             return self._accounts(rest, request, company)
         if resource == "salespricelists" and rest and rest[0].lower() == "prices":
-            return self._sales_prices(rest[1:], request, company)
+            return sales.read_prices(rest[1:], company, lambda rows: self._list(rows, request))
         if resource == "vouchers":
             years = company.vouchers
             if not rest:
@@ -242,19 +243,6 @@ class VismaSandbox:
             return self._list(matching, request, filtered=True)
         found = company.find(resource, rest[0]) if len(rest) == 1 else None
         return Response(200, found) if found else not_found(resource, rest[0])
-
-    def _sales_prices(self, rest: list[str], request: Request, company: Company) -> Response:
-        """/v2/salespricelists/prices[/{salesPriceListId}[/{articleId}]]."""
-        if not rest:
-            rows = [row for prices in company.sales_prices.values() for row in prices.values()]
-            return self._list(rows, request)
-        if company.find("salespricelists", rest[0]) is None:
-            return not_found("salespricelists", rest[0])
-        prices = company.sales_prices.get(rest[0].lower(), {})
-        if len(rest) == 1:
-            return self._list(list(prices.values()), request)
-        found = prices.get(rest[1].lower()) if len(rest) == 2 else None
-        return Response(200, found) if found else not_found("salesprices", "/".join(rest))
 
     def _accounts(self, rest: list[str], request: Request, company: Company) -> Response:
         # Without a fiscal year: the current one, i.e. the latest open one.
@@ -424,7 +412,7 @@ class VismaSandbox:
                 company.settings.update(changes)
                 return Response(200, company.settings)
             if action == "salesprices":
-                return _merchant_prices(company, body)
+                return sales.merchant_prices(company, body)
             order = company.find("orders", str(body.get("Id") or "")) or next(
                 iter(
                     company.data["orders"].lookup(
@@ -460,32 +448,6 @@ def _merchant_article(company: Company, given: dict[str, Any]) -> dict[str, Any]
     if existing is not None:
         return articles.replace(existing, {k: v for k, v in article.items() if k != "Id"})
     return articles.add(article)
-
-
-def _merchant_prices(company: Company, body: dict[str, Any]) -> Response:
-    """Set or remove articles' prices on a sales price list, as the merchant would in Visma."""
-    wanted = str(body.get("list") or "")
-    found = next((p for p in company.data["salespricelists"] if p["Name"] == wanted), None)
-    if found is None:
-        return Response(404, {"error": f"No sales price list {wanted!r}"})
-    prices = company.sales_prices.setdefault(found["Id"].lower(), {})
-    changed = []
-    for given in body.get("prices") or []:
-        article = next(iter(company.data["articles"].lookup("Number", str(given["Number"]))))
-        if given.get("NetPrice") is None:
-            prices.pop(article["Id"].lower(), None)
-            continue
-        coding = company.find("articleaccountcodings", article["CodingId"]) or {}
-        row = demo_data.sales_price_row(
-            found["Id"],
-            article["Id"],
-            Decimal(str(given["NetPrice"])),
-            Decimal(str(coding.get("VatRatePercent", 25))),
-            changed=now_utc(),
-        )
-        prices[article["Id"].lower()] = row
-        changed.append(row)
-    return Response(200, {"prices": changed})
 
 
 def _state(query: dict[str, str]) -> dict[str, str]:

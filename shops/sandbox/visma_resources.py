@@ -26,8 +26,6 @@ from shops.sandbox.visma_schema import (
     DRAFT_REQUIRED,
     DRAFT_ROW_REQUIRED,
     FISCAL_YEAR_DOES_NOT_EXIST,
-    NOTE_DOCUMENT_TYPES,
-    NOTE_MAX,
     ORDER_MAX,
     ORDER_REQUIRED,
     ORDER_ROW_REQUIRED,
@@ -503,36 +501,3 @@ def create_webhook(body: Any, company: Company, state: SandboxState) -> Response
     )
     company.create_calls["webhooks"][str(body["Endpoint"])] += 1
     return Response(201, webhook)
-
-
-# --- notes ---------------------------------------------------------------------------------------
-
-# The documents a note can be attached to that the sandbox keeps, by NoteApi.DocumentType.
-NOTE_DOCUMENTS = {1: "customerinvoices", 2: "customerinvoicedrafts", 6: "orders", 11: "articles"}
-
-
-def create_note(body: Any, company: Company, state: SandboxState) -> Response:
-    if not isinstance(body, dict):
-        return validation_error([("note", "The request body is required.")])
-    problems = check_fields(body, (), NOTE_MAX)
-    kind = body.get("DocumentType", 0)
-    if kind not in NOTE_DOCUMENT_TYPES:
-        problems.append(("DocumentType", "DocumentType must be between 0 and 16."))
-    attached = str(body.get("AttachedTo") or "")
-    collection = NOTE_DOCUMENTS.get(kind) if isinstance(kind, int) else None
-    if attached and collection and company.find(collection, attached) is None:
-        problems.append(("AttachedTo", f"AttachedTo {attached} is not a document of that type."))
-    if problems:
-        return validation_error(problems)
-    note = company.data["notes"].add(
-        {
-            **{k: body.get(k) for k in ("AttachedTo", "DocumentType", "Subject", "Text")},
-            "Id": state.new_id(),
-            "UserId": demo_data.stable_id("visma", company.key, "user", "api"),
-            "CreatedUtc": now_utc(),
-            "ModifiedUtc": now_utc(),
-            "IsDone": False,
-        }
-    )
-    company.create_calls["notes"][attached or note["Id"]] += 1
-    return Response(201, note)
