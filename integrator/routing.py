@@ -108,19 +108,23 @@ def resolve_cost_centres(routes: dict[str, Route], erp: Any) -> dict[str, Route]
             )
             if item is None or not item.is_active:
                 known = ", ".join(sorted(i.short_name or i.name for i in items if i.is_active))
-                raise RoutingInvalid(
-                    _(
-                        "Routing %(key)s: cost_centre %(code)r is %(what)s in Visma eEkonomi's "
+                values = {
+                    "key": key,
+                    "code": route.cost_centre,
+                    "number": COST_CENTRE_NUMBER,
+                    "known": known or "-",
+                }
+                if item is None:
+                    message = _(
+                        "Routing %(key)s: cost_centre %(code)r is not an item of Visma "
+                        "eEkonomi's cost centre %(number)s (active items: %(known)s)."
+                    )
+                else:
+                    message = _(
+                        "Routing %(key)s: cost_centre %(code)r is inactive in Visma eEkonomi's "
                         "cost centre %(number)s (active items: %(known)s)."
                     )
-                    % {
-                        "key": key,
-                        "code": route.cost_centre,
-                        "what": _("inactive") if item else _("not an item"),
-                        "number": COST_CENTRE_NUMBER,
-                        "known": known or _("none"),
-                    }
-                )
+                raise RoutingInvalid(message % values)
             route = replace(route, cost_centre_id=item.id)
         resolved[key] = route
     return resolved

@@ -91,7 +91,7 @@ def _named(lists: list[ErpSalesPriceList], wanted: str) -> ErpSalesPriceList:
             return price_list
     raise LookupError(
         _("Visma eEkonomi has no sales price list %(name)r (it has: %(known)s).")
-        % {"name": wanted, "known": ", ".join(p.name for p in lists) or _("none")}
+        % {"name": wanted, "known": ", ".join(p.name for p in lists) or "-"}
     )
 
 

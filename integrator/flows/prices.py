@@ -70,6 +70,7 @@ Outcome = SyncItem.Outcome
 CHUNK = 100
 # Where a shop price list's price comes from.
 ORDINARY, CAMPAIGN, MAPPED = "ordinary", "campaign", "mapped"
+PRICE_LISTS_KEY = "Visma price lists"  # the job's item that says why list prices did not go
 
 
 def sync_prices(job: SyncJob) -> None:
@@ -103,7 +104,7 @@ def _sync(job: SyncJob, entity: str) -> None:
     erp = client_for(integration.erp)
     lists = read_list_prices(erp, integration.options, with_mapping=entity == ENTITY_PRICE_LIST)
     if lists.problem:
-        record(job, entity, _("Visma price lists"), Outcome.FAILED, lists.problem)
+        record(job, entity, PRICE_LISTS_KEY, Outcome.FAILED, lists.problem)
     only = only_keys(job)
     # A list price's change moves no article's ChangedUtc: with list prices, read them all.
     since = None if only or lists.configured else read_cursor(job, integration.erp, entity)
@@ -349,7 +350,7 @@ class JetshopPriceLists(JetshopPrices):
             record(
                 self.job,
                 self.entity,
-                _("price_list_mapping"),
+                "price_list_mapping",
                 Outcome.FAILED,
                 _("%(shop)s has no price list %(codes)s to put Visma's prices in.")
                 % {"shop": self.connection.name, "codes": ", ".join(unknown)},
