@@ -10,7 +10,7 @@ carrier is the order's delivery method ("PostNord MyPack Collect"), or a carrier
      "wait_minutes": 60}                                 # see order_status: waiting for a note
 
 The default pattern wants a keyword — spårning(snummer), tracking (number), kolli(nummer),
-sändning(snummer), track & trace — then, within a few characters, a number shaped like the
+sändning(snummer), track & trace — then, at most four words on, a number shaped like the
 Swedish carriers' parcel numbers: UPU (RR123456789SE), DHL's JJD…, or 8–30 digits with at most
 four letters in front (PostNord's and DHL's 18–20 digit SSCCs, Bring's 17 digits, DB Schenker's
 10-digit waybills). A number with no keyword before it is not taken: phone and order numbers
@@ -27,7 +27,7 @@ from shops.clients.types import ErpNote
 
 DEFAULT_PATTERN = (
     r"(?i)(?:spårning\w*|tracking(?:\s*(?:number|no|nr))?|kolli\w*|sändning\w*|"
-    r"track\s*(?:&|and)\s*trace)[^\w\n]{0,3}(?:\w+[^\w\n]{1,3}){0,2}?"
+    r"track\s*(?:&|and)\s*trace)[^\w\n]{0,3}(?:\w+[^\w\n]{1,3}){0,4}?"
     r"(?P<number>[A-Z]{2}\d{9}[A-Z]{2}|JJD\d{10,24}|[A-Z]{0,4}\d{8,30})\b"
 )
 # Carrier names as shoppers know them, found in a delivery method's name or a note.
@@ -88,6 +88,14 @@ def carrier_in(text: str) -> str:
     return ""
 
 
+def _carrier_of_number(number: str) -> str:
+    if number.startswith("JJD"):
+        return "DHL"  # DHL Freight's shipment numbers
+    if re.fullmatch(r"[A-Z]{2}\d{9}SE", number):
+        return "PostNord"  # a UPU number posted in Sweden
+    return ""
+
+
 def find_tracking(
     notes: list[ErpNote], delivery_method: str, config: dict[str, Any]
 ) -> Tracking | None:
@@ -100,8 +108,8 @@ def find_tracking(
             continue
         number = match.groupdict().get("number") or match.group(match.lastindex or 0)
         carrier = carrier_in(delivery_method) or carrier_in(text)
-        if not carrier and number.upper().startswith("JJD"):
-            carrier = "DHL"  # DHL Freight's shipment numbers
+        if not carrier:
+            carrier = _carrier_of_number(number.upper())
         template = config["urls"].get(carrier, "")
         return Tracking(number, carrier, template.format(number=number) if template else "")
     return None

@@ -304,3 +304,28 @@ def test_woocommerce_mails_the_parcel_number_in_the_customer_note(sandbox):
     assert len(customer_notes) == 1
     assert "Bring: 370438101015432113" in customer_notes[0]["note"]
     assert "https://tracking.bring.se/tracking/370438101015432113" in customer_notes[0]["note"]
+
+
+@pytest.mark.django_db
+def test_a_parcel_number_noted_on_the_invoice_goes_with_the_invoiced_status(sandbox, transferred):
+    from shops.clients.visma_sales import NOTE_CUSTOMER_INVOICE
+
+    transferred.options = {
+        "order_status": {"invoiced": {"status": "Invoiced", "email": True, "tracking": True}}
+    }
+    transferred.save()
+    link = _our_orders(transferred)[0]
+    erp = VismaClient(transferred.erp)
+    invoice = erp.find_invoice(link.natural_key)
+    erp.create_note(invoice.id, NOTE_CUSTOMER_INVOICE, "Skickat", "Spårning: RR123456789SE")
+
+    job = _run(transferred, "order_status")
+
+    number = link.natural_key.rsplit("-", 1)[-1]
+    item = job.items.get(key=f"{number}: invoiced")
+    assert item.outcome == SyncItem.Outcome.TRANSFERRED and "RR123456789SE" in item.message
+    update = next(u for u in _jetshop(sandbox)["status_updates"] if str(u["OrderNo"]) == number)
+    assert (update["TrackingCode"], update["FreightForwarder"]) == ("RR123456789SE", "PostNord")
+    # The other invoiced orders have no note yet: they wait rather than mail without it.
+    waiting = job.items.exclude(key=f"{number}: invoiced")
+    assert waiting and all(i.outcome == SyncItem.Outcome.SKIPPED for i in waiting)
