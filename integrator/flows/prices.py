@@ -326,7 +326,7 @@ class JetshopPrices(PriceWriter):
                 )
         if self.left:
             parts.append(
-                _("Campaign price list(s) %(lists)s left as they are: %(why)s")
+                _("Price list(s) %(lists)s left as they are: %(why)s")
                 % {"lists": ", ".join(self.left), "why": self.why_left}
             )
         return " ".join(parts)
@@ -359,8 +359,12 @@ class JetshopPriceLists(JetshopPrices):
         self.plan = {}
         self.left = []
         for price_list in lists:
-            if price_list.code in source.mapping and not source.problem:
-                self.plan[price_list.code] = MAPPED
+            if price_list.code in source.mapping:
+                # A list Visma cannot price now keeps the merchant's prices, not ordinary ones.
+                if source.problem:
+                    self.left.append(price_list.code)
+                else:
+                    self.plan[price_list.code] = MAPPED
             elif not price_list.is_campaign:
                 self.plan[price_list.code] = ORDINARY
             elif campaigns_wanted:
@@ -373,6 +377,8 @@ class JetshopPriceLists(JetshopPrices):
         self.campaign_lists = {p.code for p in lists if p.is_campaign and p.code in self.plan}
         if not any(p.code for p in lists if not p.is_campaign):
             raise Unsupported(_("The shop has no price list to set the ordinary price in."))
+        if not self.plan:
+            raise Unsupported(self.why_left)
 
 
 class VariantPrices(PriceWriter):

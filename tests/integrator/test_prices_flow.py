@@ -223,3 +223,25 @@ def test_shopify_shows_the_campaign_price_with_the_ordinary_one_struck_through(s
         items(first, "transferred")["FM-3001-M"] == "Campaign price 1199.00 incl. VAT (was 1499.00)"
     )
     assert run(erp_master, "prices").transferred == 0
+
+
+def test_a_mapped_list_visma_cannot_price_keeps_the_merchants_prices(sandbox):
+    from shops.clients.types import NewShopPrice
+
+    erp_master = integration(
+        sandbox, tenant="fjallbok", package="400", price_list_mapping={"Återförsäljare": "B2B"}
+    )
+    shop = shop_client(erp_master)
+    shop.wait_for_job(shop.import_price_list("B2B", "Återförsäljare").job_id)
+    shop.wait_for_job(
+        shop.import_prices([NewShopPrice("BOK-5001", "B2B", Decimal("199.00"))]).job_id
+    )
+
+    job = run(erp_master, "price_lists")
+
+    assert job.status == "partial"
+    assert "need Visma eEkonomi Pro" in items(job, "failed")["Visma price lists"]
+    message = items(job, "transferred")["BOK-5001"]
+    assert "245.00 excl. VAT in STANDARD" in message
+    assert "B2B" in message and "left as they are" in message
+    assert price_of(jetshop(sandbox, "fjallbok"), "BOK-5001", "B2B") == Decimal("199.00")

@@ -101,7 +101,7 @@ def test_rows_carry_the_cost_centre_and_visma_refuses_one_it_does_not_have(
     assert "WEB-1-5003" not in sandbox.create_calls("visma", "orders")
 
 
-def test_notes_are_read_for_the_documents_asked_about(client, sandbox):
+def test_notes_are_read_for_the_documents_asked_about(client, sandbox, swagger):
     customer_id = _customer(client)
     order = client.create_order(
         NewErpOrder(customer_id, "WEB-1-5004", True, ANNA, None, DAY, "SEK", [_row(client, "")])
@@ -125,6 +125,14 @@ def test_notes_are_read_for_the_documents_asked_about(client, sandbox):
         timeout=5,
     )
     assert response.status_code == 400 and response.json()["Errors"][0]["Field"] == "Subject"
+    ours = [
+        sent["body"]
+        for sent in sandbox.requests("visma")
+        if sent["method"] == "POST" and sent["path"] == "/v2/notes" and sent["body"].get("Text")
+    ]
+    assert len(ours) == 2
+    for body in ours:
+        jsonschema.Draft4Validator(request_body_schema(swagger, "POST", "/v2/notes")).validate(body)
 
 
 def test_the_demo_has_a_shipped_order_with_the_parcel_number_in_a_note(sandbox):
