@@ -54,6 +54,7 @@ from integrator.flows.tracking import Tracking, TrackingSettingInvalid, find_tra
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
 from shops.clients.errors import ApiError, AuthExpired, OutcomeUnknown
 from shops.clients.registry import client_for
+from shops.clients.visma_bodies import parse_time
 from shops.models import Connection
 
 ENTITY_ORDER = "order"  # the orders flow's links: shop order id → Visma, natural key YourReference
@@ -178,12 +179,11 @@ def _read_visma(integration: Integration, erp: Any, since: datetime.datetime) ->
         if not _REFERENCE.match(invoice.your_reference):
             continue
         found = of(invoice.your_reference)
-        if not invoice.is_credit:
-            found.saw(invoice.id, invoice.modified_at)
-            found.delivery_method = found.delivery_method or invoice.delivery_method
         if invoice.is_credit:
             found.statuses.add("cancelled")
             continue
+        found.saw(invoice.id, invoice.modified_at)
+        found.delivery_method = found.delivery_method or invoice.delivery_method
         found.invoice_number = invoice.invoice_number
         found.statuses.add("invoiced")
         if invoice.total_amount > 0 and invoice.remaining_amount <= 0:
@@ -213,7 +213,7 @@ def _changed_invoices(erp: Any, since: datetime.datetime) -> list[InvoiceState]:
         InvoiceState(
             id=str(row.get("Id") or ""),
             delivery_method=str(row.get("DeliveryMethodName") or ""),
-            modified_at=parse_datetime(str(row.get("ModifiedUtc") or "")),
+            modified_at=parse_time(row.get("ModifiedUtc")),
             invoice_number=str(row.get("InvoiceNumber") or ""),
             your_reference=str(row.get("YourReference") or ""),
             total_amount=Decimal(str(row.get("TotalAmount") or 0)),
