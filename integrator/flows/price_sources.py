@@ -23,6 +23,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from integrator.flows.catalogue import retrying
+from integrator.flows.retries import TRANSIENT_ERRORS
 from integrator.plugins import Pipeline
 from shops.clients.errors import ApiError, AuthExpired
 from shops.clients.types import ErpSalesPriceList
@@ -63,19 +65,20 @@ def read_list_prices(erp: Any, options: dict[str, Any], *, with_mapping: bool) -
     if not found.configured:
         return found
     try:
-        lists = erp.sales_price_lists()
-    except AuthExpired:
-        raise
-    except ApiError as exc:
-        found.problem = exc.message
-        return found
-    try:
+        # Passing trouble is waited out and then stops the job: reading no campaign price
+        # because Visma hiccuped would end every campaign in the shops.
+        lists = retrying(erp.sales_price_lists)
         if found.campaign_list:
             found.campaign = _prices(erp, _named(lists, found.campaign_list))
         for code, name in found.mapping.items():
             found.mapped[code] = _prices(erp, _named(lists, name))
+    except (AuthExpired, *TRANSIENT_ERRORS):
+        raise
+    except ApiError as exc:
+        found.problem = exc.message
     except LookupError as exc:
         found.problem = str(exc)
+    if found.problem:
         found.campaign, found.mapped = {}, {}
     return found
 
@@ -96,4 +99,5 @@ def _named(lists: list[ErpSalesPriceList], wanted: str) -> ErpSalesPriceList:
 
 
 def _prices(erp: Any, price_list: ErpSalesPriceList) -> dict[str, Decimal]:
-    return {p.article_id.lower(): p.net_price for p in erp.sales_prices(price_list.id)}
+    rows = retrying(lambda: erp.sales_prices(price_list.id))
+    return {p.article_id.lower(): p.net_price for p in rows}
