@@ -145,6 +145,13 @@ class Integration(models.Model):
                 validate_plugins(self.options["plugins"])
             except ValidationError as exc:
                 errors["options"] = exc.messages
+        if (self.options or {}).get("routing") and self.erp_id:
+            from integrator.routing import RoutingInvalid, check_routing
+
+            try:
+                check_routing(self.options, self.erp)
+            except RoutingInvalid as exc:
+                errors.setdefault("options", []).append(str(exc))
         if errors:
             raise ValidationError(errors)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrator.flows.order_run import OrderRun
-from integrator.routing import Route, cost_centre_supported
+from integrator.routing import Route
 from shops.clients.errors import NotFound, PeriodClosed
 from shops.clients.types import (
     ErpArticle,
@@ -108,7 +108,6 @@ def _text_row(text: str) -> NewInvoiceRow:
 
 
 def _row(row: ShopOrderRow, article: ErpArticle, route: Route) -> NewInvoiceRow:
-    extra = {"cost_centre_id": route.cost_centre} if cost_centre_supported() else {}
     return NewInvoiceRow(
         article_id=article.id,
         text=row.description,
@@ -116,7 +115,7 @@ def _row(row: ShopOrderRow, article: ErpArticle, route: Route) -> NewInvoiceRow:
         unit_price=row.unit_price,
         discount_percent=row.discount_percent or Decimal("0"),
         vat_rate=row.vat_rate,
-        **extra,
+        cost_centre_id=route.cost_centre_id,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from integrator.flows import retries
 from integrator.models import Integration, SyncJob
 from integrator.plugins import Pipeline
-from integrator.routing import Route, parse_routing
+from integrator.routing import Route, parse_routing, resolve_cost_centres
 from shops.clients.errors import ApiError, RateLimited, RemoteDown
 from shops.clients.types import ErpArticle
 
@@ -50,7 +50,7 @@ class OrderRun:
             job=job,
             erp=erp,
             plugins=Pipeline.for_integration(integration),
-            routes=parse_routing(integration.options),
+            routes=resolve_cost_centres(parse_routing(integration.options), erp),
             multishop=integration.shops.count() > 1,
         )
 

@@ -19,8 +19,20 @@ invoice number; Shopify captures and fulfils only what is still open; WooCommerc
 matched by text); for Jetshop, a status the order already has is not sent again, so the shopper
 gets one e-mail.
 
-Tracking: Visma has no parcel tracking field on orders or invoices (only the delivery method),
-and our Visma client exposes neither, so nothing is sent as tracking until it does.
+Tracking (`"tracking": true` on a status): Visma has no tracking field, so the parcel number is
+read from the notes support staff or the warehouse attach to the Visma order or invoice, the
+carrier from the order's delivery method, the tracking page from a table per carrier
+(integrator/flows/tracking.py, where the pattern and the table can be changed per integration).
+It reaches Jetshop as FreightForwarder/TrackingCode on the status (and so in its e-mail), Shopify
+as the fulfilment's trackingInfo, WooCommerce in the customer note.
+
+A status that wants tracking while the order has no note with a parcel number yet waits, for
+`tracking.wait_minutes` (default 60) from when the status was first seen: the note is usually
+written minutes after the order is marked shipped, and the shopper gets one e-mail, so it should
+carry the number. Meanwhile the item says it is waiting (skipped), the later statuses of that
+order wait with it, and the cursor stays before the order so the next run looks again. After the
+wait the status goes without tracking (the shopper must not wait for their "delivered" e-mail
+because of a forgotten note), and the item says so.
 """
 
 from __future__ import annotations
@@ -36,10 +48,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from integrator import rules, services
+from integrator.flows import FlowNotAvailable
 from integrator.flows.retries import TRANSIENT_ERRORS, back_off
+from integrator.flows.tracking import Tracking, TrackingSettingInvalid, find_tracking, settings
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
 from shops.clients.errors import ApiError, AuthExpired, OutcomeUnknown
 from shops.clients.registry import client_for
+from shops.clients.visma_bodies import parse_time
 from shops.models import Connection
 
 ENTITY_ORDER = "order"  # the orders flow's links: shop order id → Visma, natural key YourReference
@@ -64,6 +79,29 @@ class Reached:
     statuses: set[str] = field(default_factory=set)
     invoice_number: str = ""
     erp_order_number: str = ""
+    documents: list[str] = field(default_factory=list)  # Visma order / invoice ids, for notes
+    delivery_method: str = ""
+    changed_at: datetime.datetime | None = None  # the latest change Visma reported
+
+    def saw(self, document_id: str, changed_at: datetime.datetime | None) -> None:
+        if document_id and document_id not in self.documents:
+            self.documents.append(document_id)
+        if changed_at and (self.changed_at is None or changed_at > self.changed_at):
+            self.changed_at = changed_at
+
+
+class Notes:
+    """The notes on the Visma documents of this run's orders, read once, when first asked."""
+
+    def __init__(self, erp: Any, found: list[Reached]) -> None:
+        self.erp = erp
+        self.documents = [d for f in found for d in f.documents]
+        self.by_document: dict[str, list[Any]] | None = None
+
+    def of(self, found: Reached) -> list[Any]:
+        if self.by_document is None:
+            self.by_document = self.erp.notes_by_document(self.documents)
+        return [n for d in found.documents for n in self.by_document.get(d.lower(), [])]
 
 
 def send_order_statuses(job: SyncJob) -> None:
@@ -89,7 +127,13 @@ def send_order_statuses(job: SyncJob) -> None:
     }
     ours = [reached[key] for key in sorted(links)]
     services.job_progress(job, total=len(ours))
+    try:
+        tracking = settings(integration.options)
+    except TrackingSettingInvalid as exc:
+        raise FlowNotAvailable(str(exc)) from exc
+    run = StatusRun(job, config, tracking, Notes(erp, ours))
     shops: dict[int, Any] = {}
+    waiting: list[datetime.datetime] = []
     for found in ours:
         link = links[found.reference]
         shop_connection = link.source_connection
@@ -98,10 +142,14 @@ def send_order_statuses(job: SyncJob) -> None:
         statuses = ["cancelled"] if "cancelled" in found.statuses else list(STATUSES[:3])
         for status in statuses:
             if status in found.statuses and status in config:
-                _send(job, shop_connection, shops[shop_connection.pk], link, found, status, config)
+                if _send(run, shop_connection, shops[shop_connection.pk], link, found, status):
+                    # Waiting for the parcel number: the later statuses wait too (in order),
+                    # and the next run must read this order again.
+                    waiting.append(found.changed_at or started)
+                    break
         services.job_progress(job)
     # Moved only after every order was handled: a stopped job reads the same changes again.
-    cursor.value = started.isoformat()
+    cursor.value = min([started, *waiting]).isoformat()
     cursor.save(update_fields=["value", "updated_at"])
     integration.erp.record_success()
 
@@ -121,6 +169,8 @@ def _read_visma(integration: Integration, erp: Any, since: datetime.datetime) ->
                 continue
             found = of(order.your_reference)
             found.erp_order_number = order.number
+            found.delivery_method = order.delivery_method or found.delivery_method
+            found.saw(order.id, order.modified_at)
             if order.status == "Shipped" or (order.status == "Invoiced" and order.shipped_at):
                 found.statuses.add("delivered")
             if order.status == "Invoiced":
@@ -132,6 +182,8 @@ def _read_visma(integration: Integration, erp: Any, since: datetime.datetime) ->
         if invoice.is_credit:
             found.statuses.add("cancelled")
             continue
+        found.saw(invoice.id, invoice.modified_at)
+        found.delivery_method = found.delivery_method or invoice.delivery_method
         found.invoice_number = invoice.invoice_number
         found.statuses.add("invoiced")
         if invoice.total_amount > 0 and invoice.remaining_amount <= 0:
@@ -141,6 +193,9 @@ def _read_visma(integration: Integration, erp: Any, since: datetime.datetime) ->
 
 @dataclass(frozen=True)
 class InvoiceState:
+    id: str
+    delivery_method: str
+    modified_at: datetime.datetime | None
     invoice_number: str
     your_reference: str
     total_amount: Decimal
@@ -156,6 +211,9 @@ def _changed_invoices(erp: Any, since: datetime.datetime) -> list[InvoiceState]:
     wanted = erp._changed_since("ModifiedUtc", since)  # the same filter its orders() sends
     return [
         InvoiceState(
+            id=str(row.get("Id") or ""),
+            delivery_method=str(row.get("DeliveryMethodName") or ""),
+            modified_at=parse_time(row.get("ModifiedUtc")),
             invoice_number=str(row.get("InvoiceNumber") or ""),
             your_reference=str(row.get("YourReference") or ""),
             total_amount=Decimal(str(row.get("TotalAmount") or 0)),
@@ -169,16 +227,25 @@ def _changed_invoices(erp: Any, since: datetime.datetime) -> list[InvoiceState]:
 # --- writing to the shop --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StatusRun:
+    job: SyncJob
+    config: dict[str, dict[str, Any]]
+    tracking: dict[str, Any]  # tracking.settings() of the integration
+    notes: Notes
+
+
 def _send(
-    job: SyncJob,
+    run: StatusRun,
     shop_connection: Connection,
     shop: Any,
     order_link: Link,
     found: Reached,
     status: str,
-    config: dict[str, dict[str, Any]],
-) -> None:
-    wanted = config[status] or {}
+) -> bool:
+    """Send one status (and its capture); True when it waits for the parcel number."""
+    job = run.job
+    wanted = run.config[status] or {}
     number = _order_number(found.reference)
     steps = [("", _set_status)]
     if wanted.get("capture"):
@@ -198,8 +265,21 @@ def _send(
         )
         if link.state == Link.State.DONE:
             continue  # sent by an earlier run; re-read because of the cursor's overlap
+        tracking, without = None, ""
+        if not suffix and wanted.get("tracking"):
+            tracking = find_tracking(run.notes.of(found), found.delivery_method, run.tracking)
+            if tracking is None:
+                waited = timezone.now() - link.created_at
+                limit = datetime.timedelta(minutes=run.tracking["wait_minutes"])
+                if waited < limit:
+                    _outcome(job, key, SyncItem.Outcome.SKIPPED, _waiting(found, link, limit))
+                    return True
+                without = _(
+                    " Sent without tracking: no note on the Visma order or invoice has a parcel "
+                    "number after %(minutes)d minutes."
+                ) % {"minutes": run.tracking["wait_minutes"]}
         context = Step(
-            shop_connection, shop, order_link.source_id, status, wanted, link, not created
+            shop_connection, shop, order_link.source_id, status, wanted, link, not created, tracking
         )
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -213,16 +293,25 @@ def _send(
                 if not isinstance(exc, OutcomeUnknown):
                     raise  # the shop is down: stop; the cursor waits, the link stays pending
                 _outcome(job, key, SyncItem.Outcome.FAILED, exc.message, detail=exc.exchange)
-                return
+                return False
             except ApiError as exc:
                 _outcome(job, key, SyncItem.Outcome.FAILED, exc.message, detail=exc.exchange)
-                return
+                return False
             except (NotSupported, ValueError, LookupError) as exc:
                 _outcome(job, key, SyncItem.Outcome.FAILED, str(exc))
-                return
+                return False
             break
         link.mark_done(remote_id)
-        _outcome(job, key, SyncItem.Outcome.TRANSFERRED, message, remote_id=remote_id)
+        _outcome(job, key, SyncItem.Outcome.TRANSFERRED, message + without, remote_id=remote_id)
+    return False
+
+
+def _waiting(found: Reached, link: Link, limit: datetime.timedelta) -> str:
+    until = timezone.localtime(link.created_at + limit).strftime("%H:%M")
+    return _(
+        "Waiting for the parcel number: no note on the Visma order or invoice has one yet. "
+        "Sent with it as soon as someone writes it, or without it at %(until)s."
+    ) % {"until": until}
 
 
 @dataclass(frozen=True)
@@ -234,6 +323,7 @@ class Step:
     wanted: dict[str, Any]
     link: Link
     retrying: bool  # the link was pending from an earlier run: its outcome is unknown
+    tracking: Tracking | None = None
 
 
 class NotSupported(Exception):
@@ -243,7 +333,9 @@ class NotSupported(Exception):
 def _set_status(step: Step) -> tuple[str, str]:
     platform = step.shop_connection.platform
     email = bool(step.wanted.get("email"))
-    forwarder, tracking = _tracking(step) if step.wanted.get("tracking") else ("", "")
+    parcel = step.tracking
+    forwarder, tracking = (parcel.carrier, parcel.number) if parcel else ("", "")
+    shown = f"{forwarder} {tracking}".strip()
     name = str(step.wanted.get("status") or "")
     if platform == Connection.Platform.JETSHOP:
         if not name:
@@ -257,7 +349,7 @@ def _set_status(step: Step) -> tuple[str, str]:
             freight_forwarder=forwarder,
             tracking_code=tracking,
         )
-        return _status_message(name, email, tracking), name
+        return _status_message(name, email, shown), name
     if platform == Connection.Platform.SHOPIFY:
         if step.status != "delivered":
             raise NotSupported(
@@ -268,9 +360,10 @@ def _set_status(step: Step) -> tuple[str, str]:
             step.shop_order_id,
             tracking_number=tracking,
             tracking_company=forwarder,
+            tracking_url=parcel.url if parcel else "",
             notify_customer=email,
         )
-        return _status_message("fulfilled", email, tracking), fulfilment
+        return _status_message("fulfilled", email, shown), fulfilment
     if platform == Connection.Platform.WOOCOMMERCE:
         if name:
             step.shop.update_order_status(step.shop_order_id, name)
@@ -279,8 +372,15 @@ def _set_status(step: Step) -> tuple[str, str]:
             # WooCommerce mails the shopper a customer note; the client matches notes by text,
             # so a retry adds no second one.
             note = _("Your order has a new status: %(status)s.") % {"status": name or step.status}
+            if parcel:
+                note += " " + _tracking_text(parcel)
             note_id = step.shop.add_order_note(step.shop_order_id, note, customer_note=True)
-        return _status_message(name or step.status, email, tracking), note_id or name
+        elif parcel:
+            # No e-mail wanted: the parcel number still belongs on the order, for the merchant.
+            note_id = step.shop.add_order_note(
+                step.shop_order_id, _tracking_text(parcel), customer_note=False
+            )
+        return _status_message(name or step.status, email, shown), note_id or name
     raise NotSupported(_("Order statuses cannot be sent to this shop platform."))
 
 
@@ -322,9 +422,14 @@ def _capture_key(found: Reached) -> str:
     return found.invoice_number or f"O{found.erp_order_number}" or found.reference
 
 
-def _tracking(step: Step) -> tuple[str, str]:
-    # Client gap: neither ErpOrder nor ErpInvoice carries tracking (Visma has no such field).
-    return "", ""
+def _tracking_text(parcel: Tracking) -> str:
+    text = _("Track your parcel: %(number)s") % {"number": parcel.number}
+    if parcel.carrier:
+        text = _("Track your parcel with %(carrier)s: %(number)s") % {
+            "carrier": parcel.carrier,
+            "number": parcel.number,
+        }
+    return f"{text} {parcel.url}".strip()
 
 
 def _status_message(name: str, email: bool, tracking: str) -> str:

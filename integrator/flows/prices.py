@@ -1,21 +1,31 @@
 """Prices and price lists, Visma → shop (flows 2 and 3; price lists need package 400).
 
-Visma eEkonomi has one ordinary price per article and no price lists, so:
+Visma eEkonomi keeps one ordinary price per article and, in its Pro variant, sales price lists
+(integrator/flows/price_sources.py says which ones the integration uses and how they are named):
 - **prices** sets the ordinary price where each shop keeps it: Jetshop/Norce the ordinary
   (open-ended) price list, or the one named by the integration option `price_list`; Shopify and
-  WooCommerce the variant's price (incl. VAT when the shop's prices include tax). On WooCommerce
-  setting the price ends a sale the merchant scheduled in the shop: the ERP is the master.
+  WooCommerce the variant's price (incl. VAT when the shop's prices include tax). With a
+  `campaign_price_list`, an article on that Visma list gets its campaign price too: in every
+  Jetshop campaign list (a list with an end date; its dates decide when shoppers see it), with
+  the ordinary price as "was" price, and an article not (or no longer) on it gets the ordinary
+  price there, which ends an earlier campaign price; Shopify shows the campaign price with the
+  ordinary price as compareAtPrice, WooCommerce as an open-ended sale price with the ordinary
+  price as regular price. Without a campaign, setting the price ends such a sale: the ERP is the
+  master.
 - **price lists** sets the ordinary price in every open-ended Jetshop price list (or those named
-  by the option `price_lists`). A campaign list would get the campaign price with the ordinary
-  price as "was" price, but Visma's API gives no campaign price (see `campaign_price`), so
-  campaign lists are left as they are and each item says so. Shopify and WooCommerce have no
-  price lists (WooCommerce's nearest thing is a scheduled sale price, Shopify's a Markets
-  catalogue, which our clients do not speak): each item says so and nothing is sent.
+  by the option `price_lists`), the prices of a Visma list in the shop list the option
+  `price_list_mapping` maps it to, and the campaign price in the campaign lists as above.
+  Campaign lists are left as they are, and each item says why, when no campaign price list is
+  configured or Visma cannot give one (a company that is not Pro). Shopify and WooCommerce have
+  no price lists (their campaign price goes with the prices job): each item says so.
 
-The plugins' `article_number()` maps the number and `price()` changes the price (a markup)
-before anything is compared or sent. Only changed prices are sent: each link keeps a fingerprint
-of what was last set in that shop. Setting a price is idempotent, so a retry may simply send it
-again; there is nothing to create and nothing to search for first.
+Visma does not move an article's ChangedUtc when one of its list prices changes, and a price
+taken off a list leaves no trace, so with list prices configured every run reads all articles;
+without, it reads those changed since the last run. The plugins' `article_number()` maps the
+number and `price()` changes each price (a markup) before anything is compared or sent. Only
+changed prices are sent: each link keeps a fingerprint of what was last set in that shop. Setting
+a price is idempotent, so a retry may simply send it again; there is nothing to create and
+nothing to search for first.
 """
 
 from __future__ import annotations
@@ -48,15 +58,19 @@ from integrator.flows.catalogue import (
     standard_price_list,
     unchanged,
 )
+from integrator.flows.price_sources import ListPrices, read_list_prices
 from integrator.models import Link, SyncItem, SyncJob
 from integrator.plugins import Pipeline
 from shops.clients.errors import ApiError, AuthExpired
 from shops.clients.registry import client_for
-from shops.clients.types import ErpArticle, NewShopPrice, ShopPriceChange
+from shops.clients.types import NewShopPrice, ShopPriceChange
 from shops.models import Connection
 
 Outcome = SyncItem.Outcome
 CHUNK = 100
+# Where a shop price list's price comes from.
+ORDINARY, CAMPAIGN, MAPPED = "ordinary", "campaign", "mapped"
+PRICE_LISTS_KEY = "Visma price lists"  # the job's item that says why list prices did not go
 
 
 def sync_prices(job: SyncJob) -> None:
@@ -67,19 +81,36 @@ def sync_price_lists(job: SyncJob) -> None:
     _sync(job, ENTITY_PRICE_LIST)
 
 
-def campaign_price(article: ErpArticle) -> Decimal | None:
-    """The article's campaign price. Visma's API (ArticleApi: NetPrice, GrossPrice,
-    PurchasePrice) and so our client give none; this is the one place to read it once they do."""
-    return None
+@dataclass(frozen=True)
+class Sources:
+    """What the writers price from besides each article's ordinary price."""
+
+    lists: ListPrices
+    ids: dict[str, str]  # article key (the Visma number) -> Visma article id
+    plugins: Pipeline
+
+    def campaign(self, article: Article) -> Decimal | None:
+        article_id = self.ids.get(article.key, "")
+        return self.lists.campaign_price(article_id, self.plugins, article.number)
+
+    def mapped(self, code: str, article: Article) -> Decimal | None:
+        article_id = self.ids.get(article.key, "")
+        return self.lists.mapped_price(code, article_id, self.plugins, article.number)
 
 
 def _sync(job: SyncJob, entity: str) -> None:
     integration = job.integration
     plugins = Pipeline.for_integration(integration)
+    erp = client_for(integration.erp)
+    lists = read_list_prices(erp, integration.options, with_mapping=entity == ENTITY_PRICE_LIST)
+    if lists.problem:
+        record(job, entity, PRICE_LISTS_KEY, Outcome.FAILED, lists.problem)
     only = only_keys(job)
-    since = None if only else read_cursor(job, integration.erp, entity)
+    # A list price's change moves no article's ChangedUtc: with list prices, read them all.
+    since = None if only or lists.configured else read_cursor(job, integration.erp, entity)
     articles: list[Article] = []
-    for erp_article in client_for(integration.erp).articles(changed_since=since):
+    ids: dict[str, str] = {}
+    for erp_article in erp.articles(changed_since=since):
         if (only and erp_article.number not in only) or is_service_article(job, erp_article.number):
             continue
         article = from_erp(erp_article, plugins)
@@ -88,12 +119,14 @@ def _sync(job: SyncJob, entity: str) -> None:
             continue
         price = plugins.price(article.number, erp_article.unit_price)
         articles.append(replace(article, price=price))
+        ids[erp_article.number] = erp_article.id
+    sources = Sources(lists, ids, plugins)
     shops = list(integration.shops.filter(enabled=True))
     services.job_progress(job, total=job.progress_done + len(articles) * len(shops))
     later: set[str] = set()
     for connection in shops:
         try:
-            writer = price_writer(job, connection, entity)
+            writer = price_writer(job, connection, entity, sources)
         except Unsupported as exc:
             record(job, "shop", connection.name, Outcome.FAILED, str(exc))
             later.update(a.key for a in articles)
@@ -117,14 +150,16 @@ class Sent:
     look_again: bool = False  # keep the cursor before it (failed, or not in the shop yet)
 
 
-def price_writer(job: SyncJob, connection: Connection, entity: str) -> PriceWriter:
+def price_writer(
+    job: SyncJob, connection: Connection, entity: str, sources: Sources
+) -> PriceWriter:
     client = client_for(connection)
     if connection.platform == Connection.Platform.JETSHOP:
         cls = JetshopPrices if entity == ENTITY_PRICE else JetshopPriceLists
-        return cls(job, connection, client, entity)
+        return cls(job, connection, client, entity, sources)
     if connection.platform in (Connection.Platform.WOOCOMMERCE, Connection.Platform.SHOPIFY):
         cls2 = VariantPrices if entity == ENTITY_PRICE else NoPriceLists
-        return cls2(job, connection, client, entity)
+        return cls2(job, connection, client, entity, sources)
     raise Unsupported(
         _("%(platform)s: prices are not supported yet.")
         % {"platform": connection.get_platform_display()}
@@ -134,11 +169,14 @@ def price_writer(job: SyncJob, connection: Connection, entity: str) -> PriceWrit
 class PriceWriter:
     """Sets the prices of a chunk of articles in one shop; returns the keys to look at again."""
 
-    def __init__(self, job: SyncJob, connection: Connection, client: Any, entity: str) -> None:
+    def __init__(
+        self, job: SyncJob, connection: Connection, client: Any, entity: str, sources: Sources
+    ) -> None:
         self.job = job
         self.connection = connection
         self.client = client
         self.entity = entity
+        self.sources = sources
 
     def values(self, article: Article) -> dict[str, Any]:
         """What is set for the article: fingerprinted. ValueError names a problem."""
@@ -196,58 +234,151 @@ class PriceWriter:
 
 
 class JetshopPrices(PriceWriter):
+    """The ordinary price in the standard list; with a campaign price list configured, the
+    campaign (or, off the campaign, the ordinary) price in every campaign list."""
+
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.price_list = standard_price_list(self.client, self.job.integration.options)
+        options = self.job.integration.options
+        self.plan = {standard_price_list(self.client, options): ORDINARY}
+        self.campaign_lists: set[str] = set()
+        self.left: list[str] = []  # campaign lists nothing is set in, and why
+        self.why_left = ""
+        lists = self.sources.lists
+        if lists.campaign_list:
+            campaigns = [p.code for p in self.client.price_lists() if p.is_campaign]
+            if lists.problem:
+                self.left, self.why_left = campaigns, lists.problem
+            else:
+                self.plan.update(dict.fromkeys(campaigns, CAMPAIGN))
+                self.campaign_lists.update(campaigns)
 
     def values(self, article: Article) -> dict[str, Any]:
-        return {"lists": {self.price_list: article.price}}
+        values: dict[str, Any] = {"lists": {}}
+        for code, source in self.plan.items():
+            price, was = self.price_in(code, source, article)
+            if code in self.campaign_lists:
+                # Campaign lists get the pair, so an ended campaign clears its "was" price;
+                # ordinary lists keep the fingerprints they had before campaigns existed.
+                values.setdefault("campaigns", {})[code] = [price, was]
+            else:
+                values["lists"][code] = price
+        return values
+
+    def price_in(self, code: str, source: str, article: Article) -> tuple[Decimal, Decimal | None]:
+        """(price, "was" price or None) of the article in the shop list `code`."""
+        assert article.price is not None
+        special = (
+            self.sources.campaign(article)
+            if source == CAMPAIGN
+            else self.sources.mapped(code, article)
+            if source == MAPPED
+            else None
+        )
+        if special is None:
+            # Not on the Visma list: the ordinary price, as Visma itself would price it (in a
+            # campaign list this ends an earlier campaign price).
+            return article.price, None
+        if code not in self.campaign_lists:
+            return special, None
+        return special, article.price if special < article.price else None
 
     def send(self, items: list[tuple[Article, dict[str, Any]]]) -> dict[str, Sent]:
         prices = [
             NewShopPrice(part_no=a.number, price_list_code=code, price=price)
             for a, values in items
             for code, price in values["lists"].items()
+        ] + [
+            NewShopPrice(part_no=a.number, price_list_code=code, price=price, catalog_price=was)
+            for a, values in items
+            for code, (price, was) in values.get("campaigns", {}).items()
         ]
         imported = run_import(self.client, lambda: self.client.import_prices(prices))
         results = {}
         for article, values in items:
             problem = import_failure(imported, article.number)
-            lists = ", ".join(values["lists"])
             results[article.number] = (
                 Sent(Outcome.FAILED, problem, look_again=True)
                 if problem
-                else Sent(Outcome.TRANSFERRED, self.message(article, lists), article.number)
+                else Sent(Outcome.TRANSFERRED, self.message(values), article.number)
             )
         return results
 
-    def message(self, article: Article, lists: str) -> str:
-        return _("%(price)s excl. VAT in %(lists)s.") % {"price": article.price, "lists": lists}
+    def message(self, values: dict[str, Any]) -> str:
+        parts = []
+        by_price: dict[Decimal, list[str]] = {}
+        for code, price in values["lists"].items():
+            by_price.setdefault(price, []).append(code)
+        for price, codes in by_price.items():
+            parts.append(
+                _("%(price)s excl. VAT in %(lists)s.") % {"price": price, "lists": ", ".join(codes)}
+            )
+        for code, (price, was) in values.get("campaigns", {}).items():
+            if was is None:
+                parts.append(
+                    _("%(price)s excl. VAT in %(list)s (no campaign price in Visma).")
+                    % {"price": price, "list": code}
+                )
+            else:
+                parts.append(
+                    _("Campaign price %(price)s (was %(was)s) excl. VAT in %(list)s.")
+                    % {"price": price, "was": was, "list": code}
+                )
+        if self.left:
+            parts.append(
+                _("Price list(s) %(lists)s left as they are: %(why)s")
+                % {"lists": ", ".join(self.left), "why": self.why_left}
+            )
+        return " ".join(parts)
 
 
 class JetshopPriceLists(JetshopPrices):
+    """Every (or every named) Jetshop price list: the ordinary price, a mapped Visma list's
+    prices, the campaign price."""
+
     def __init__(self, *args: Any) -> None:
         PriceWriter.__init__(self, *args)
-        wanted = self.job.integration.options.get("price_lists")
+        options = self.job.integration.options
+        wanted = options.get("price_lists")
         lists = self.client.price_lists()
         if wanted:
             lists = [p for p in lists if p.code in wanted]
-        self.ordinary = [p.code for p in lists if not p.is_campaign]
-        self.campaigns = [p.code for p in lists if p.is_campaign]
-        if not self.ordinary:
+        source = self.sources.lists
+        codes = {p.code for p in lists}
+        unknown = sorted(set(source.mapping) - codes)
+        if unknown:
+            record(
+                self.job,
+                self.entity,
+                "price_list_mapping",
+                Outcome.FAILED,
+                _("%(shop)s has no price list %(codes)s to put Visma's prices in.")
+                % {"shop": self.connection.name, "codes": ", ".join(unknown)},
+            )
+        campaigns_wanted = bool(source.campaign_list) and not source.problem
+        self.plan = {}
+        self.left = []
+        for price_list in lists:
+            if price_list.code in source.mapping:
+                # A list Visma cannot price now keeps the merchant's prices, not ordinary ones.
+                if source.problem:
+                    self.left.append(price_list.code)
+                else:
+                    self.plan[price_list.code] = MAPPED
+            elif not price_list.is_campaign:
+                self.plan[price_list.code] = ORDINARY
+            elif campaigns_wanted:
+                self.plan[price_list.code] = CAMPAIGN
+            else:
+                self.left.append(price_list.code)
+        self.why_left = source.problem or _(
+            "no Visma campaign price list is configured (integration option campaign_price_list)."
+        )
+        self.campaign_lists = {p.code for p in lists if p.is_campaign and p.code in self.plan}
+        if not any(p.code for p in lists if not p.is_campaign):
             raise Unsupported(_("The shop has no price list to set the ordinary price in."))
-
-    def values(self, article: Article) -> dict[str, Any]:
-        return {"lists": {code: article.price for code in self.ordinary}}
-
-    def message(self, article: Article, lists: str) -> str:
-        text = super().message(article, lists)
-        if self.campaigns:
-            text += " " + _(
-                "Campaign price list(s) %(lists)s left as they are: Visma eEkonomi's API gives "
-                "no campaign price."
-            ) % {"lists": ", ".join(self.campaigns)}
-        return text
+        if not self.plan:
+            raise Unsupported(self.why_left)
 
 
 class VariantPrices(PriceWriter):
@@ -259,13 +390,24 @@ class VariantPrices(PriceWriter):
 
     def values(self, article: Article) -> dict[str, Any]:
         assert article.price is not None
+        campaign = self.sources.campaign(article)
+        values: dict[str, Any] = {"price": self.shown(article, article.price)}
+        if campaign is not None and campaign < article.price:
+            # The campaign price is what the shopper pays; the ordinary one is shown struck
+            # through (Shopify's compareAtPrice, WooCommerce's regular price beside the sale).
+            values = {"price": self.shown(article, campaign), "was": values["price"]}
+        values["incl_vat"] = self.includes_tax
+        return values
+
+    def shown(self, article: Article, net: Decimal) -> Decimal:
+        """`net` as the shop shows prices."""
         if not self.includes_tax:
-            return {"price": article.price, "incl_vat": False}
+            return net
         if article.vat_rate is None:
             raise ValueError(
                 _("The shop shows prices incl. VAT, and Visma gives no VAT rate for this article.")
             )
-        return {"price": gross(article.price, article.vat_rate), "incl_vat": True}
+        return gross(net, article.vat_rate)
 
     def send(self, items: list[tuple[Article, dict[str, Any]]]) -> dict[str, Sent]:
         numbers = [a.number for a, _v in items]
@@ -281,13 +423,18 @@ class VariantPrices(PriceWriter):
                     look_again=True,
                 )
                 continue
+            was = values.get("was")
             changes.append(
-                ShopPriceChange(variant.product_id, variant.variant_id, values["price"], None)
+                ShopPriceChange(variant.product_id, variant.variant_id, values["price"], was)
             )
             vat = _("incl. VAT") if values["incl_vat"] else _("excl. VAT")
-            results[article.number] = Sent(
-                Outcome.TRANSFERRED, f"{values['price']} {vat}", variant.variant_id
-            )
+            message = f"{values['price']} {vat}"
+            if was is not None:
+                message = _("Campaign price %(price)s (was %(was)s)") % {
+                    "price": message,
+                    "was": was,
+                }
+            results[article.number] = Sent(Outcome.TRANSFERRED, message, variant.variant_id)
         answer = retrying(lambda: self.client.set_prices(changes)) if changes else None
         for error in getattr(answer, "errors", None) or []:
             number = next((n for n, s in results.items() if s.remote_id == error.key), error.key)
@@ -300,8 +447,8 @@ class NoPriceLists(PriceWriter):
 
     def write(self, articles: list[Article]) -> set[str]:
         message = _(
-            "%(platform)s has no price lists: the ordinary price goes with the prices job, and "
-            "Visma gives no campaign price to make a sale price of."
+            "%(platform)s has no price lists: the ordinary price, and the campaign price of the "
+            "Visma list named by campaign_price_list, go with the prices job."
         ) % {"platform": self.connection.get_platform_display()}
         for article in articles:
             record(self.job, self.entity, article.key, Outcome.SKIPPED, message)

@@ -129,6 +129,8 @@ class NewInvoiceRow:
     discount_percent: Decimal
     # Only used where the ERP wants totals up front (Visma orders); None: not known here.
     vat_rate: Decimal | None = None
+    # The ERP's id of the cost centre item the row is booked on (multishop routing); "": none.
+    cost_centre_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,7 @@ class ErpOrder:
     vat_amount: Decimal
     shipped_at: datetime.datetime | None = None
     modified_at: datetime.datetime | None = None
+    delivery_method: str = ""  # the name of the delivery method (the carrier, in practice)
 
 
 @dataclass(frozen=True)
@@ -527,3 +530,61 @@ class GatewayOrder:
     country: str = ""  # ISO 3166-1 alpha-2 of the billing address
     provider: str = ""
     raw: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+# --- ERP (Visma eEkonomi): sales price lists (Pro), cost centres, notes -----------------------
+
+
+@dataclass(frozen=True)
+class ErpSalesPriceList:
+    id: str
+    number: int
+    name: str
+    currency: str
+    is_standard: bool  # the list Visma makes when a company becomes Pro: the ordinary price
+    is_active: bool
+    note: str = ""
+    changed_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ErpSalesPrice:
+    """An article's price in one sales price list."""
+
+    price_list_id: str
+    article_id: str
+    net_price: Decimal  # excluding VAT
+    gross_price: Decimal | None
+    currency: str
+    changed_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ErpCostCentreItem:
+    id: str
+    cost_centre_id: str
+    name: str
+    short_name: str  # at most 9 characters: the code people use
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class ErpCostCentre:
+    id: str
+    number: int  # 1–3: which of a row's CostCenterItemId1/2/3 its items go in
+    name: str
+    is_active: bool
+    items: tuple[ErpCostCentreItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErpNote:
+    """A note a person attached to a document in the ERP (e.g. the parcel number)."""
+
+    id: str
+    attached_to: str  # the document's id
+    document_type: int  # Visma: 1 customer invoice, 6 order, …
+    subject: str
+    text: str
+    created_at: datetime.datetime | None = None
+    modified_at: datetime.datetime | None = None

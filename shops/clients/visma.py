@@ -86,9 +86,12 @@ from shops.clients.visma_bodies import (  # noqa: F401 (customer_body, invoice_d
     voucher_body,
     webhook_body,
 )
+from shops.clients.visma_sales import VismaSalesResources
 
 
-class VismaClient(VismaApi):
+class VismaClient(VismaSalesResources, VismaApi):
+    """Price lists, cost centres and notes: shops/clients/visma_sales.py."""
+
     # --- customers and terms -------------------------------------------------------------------
 
     def find_customer(self, customer_number: str) -> ErpCustomer | None:

@@ -298,6 +298,11 @@ def _row_net(row: NewInvoiceRow) -> Decimal:
     )
 
 
+def _cost_centre(row: NewInvoiceRow) -> dict[str, str]:
+    # Cost centre 1's item (the routed shop or channel); text rows carry no amounts to book.
+    return {"CostCenterItemId1": row.cost_centre_id} if row.cost_centre_id else {}
+
+
 def _draft_row(number: int, row: NewInvoiceRow) -> dict[str, Any]:
     if row.article_id is None:
         # A text row carries text only; Visma ignores prices on it.
@@ -316,6 +321,7 @@ def _draft_row(number: int, row: NewInvoiceRow) -> dict[str, Any]:
         "Quantity": money(row.quantity),
         "DiscountPercentage": _discount_fraction(row),
         "ReversedConstructionServicesVatFree": False,
+        **_cost_centre(row),
     }
 
 
@@ -335,6 +341,7 @@ def _order_row(number: int, row: NewInvoiceRow) -> dict[str, Any]:
         "Quantity": money(row.quantity),
         "DeliveredQuantity": 0.0,
         "DiscountPercentage": _discount_fraction(row),
+        **_cost_centre(row),
     }
 
 
@@ -468,6 +475,7 @@ def to_order(data: dict) -> ErpOrder:
         vat_amount=decimal(data.get("VatAmount")),
         shipped_at=parse_time(data.get("ShippedDateTime")),
         modified_at=parse_time(data.get("ModifiedUtc")),
+        delivery_method=str(data.get("DeliveryMethodName") or ""),
     )
 
 

@@ -68,6 +68,17 @@ VISMA_MODULES = {
 }
 
 
+# CompanySettings.ProductVariant: 5 is Pro, the variant with sales price lists; 1 is Standard.
+PRO_VARIANT = 5
+VISMA_VARIANTS = {
+    NORRSKEN: PRO_VARIANT,
+    FJALLBOK: 1,
+    FJALLMODE: 1,
+    FJALLMODE_SHOPS: PRO_VARIANT,
+    KAFFEBONAN: 1,
+}
+
+
 def initial_refresh_token(client_id: str, company: str) -> str:
     # Signed and deterministic: what the merchant's first OAuth consent would have given us.
     return mint_token("visma-refresh", cid=client_id, co=company, jti="initial")
@@ -279,6 +290,8 @@ ARTICLES[FJALLMODE_SHOPS] = [*_fjallmode_shop_articles(), (SHIPPING_ARTICLE, "Fr
 
 def visma_company(tenant: str) -> dict[str, Any]:
     """Every collection of the tenant's demo company, and its settings."""
+    from shops.sandbox import demo_visma_sales
+
     codings = [
         {
             "Id": stable_id("visma", tenant, "coding", c["VatRatePercent"]),
@@ -381,7 +394,7 @@ def visma_company(tenant: str) -> dict[str, Any]:
         "CountryCode": "SE",
         "CurrencyCode": "SEK",
         "AccountingLockedTo": ACCOUNTING_LOCKED_TO,
-        "ProductVariant": 1,
+        "ProductVariant": VISMA_VARIANTS[tenant],
         "ActivatedModules": list(VISMA_MODULES[tenant]),
     }
     return {
@@ -394,4 +407,5 @@ def visma_company(tenant: str) -> dict[str, Any]:
         "accounts": accounts,
         "bankaccounts": bank_accounts,
         "companysettings": settings,
+        **demo_visma_sales.extras(tenant, articles),
     }

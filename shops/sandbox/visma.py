@@ -18,8 +18,17 @@ restarts. An authorization code is valid once, for five minutes, for its redirec
 Test hooks (POST /_sandbox/visma/<action>, body {"company": tenant, …}):
 - articles {"articles": [{"Number", "Name", "NetPrice", "VatRate"}]}: add or change articles, as
   the merchant would in Visma (not counted as our create calls);
-- orders {"YourReference" | "Id", "Status", "ShippedDateTime"?}: the merchant moves an order on;
-- company {"ActivatedModules"?, "AccountingLockedTo"?}: change the company's settings.
+- company {"ActivatedModules"?, "AccountingLockedTo"?, "ProductVariant"?}: change the company's
+  settings (ProductVariant 5 is Pro, the variant with sales price lists);
+- orders {"YourReference" | "Id", "Status", "ShippedDateTime"?, "DeliveryMethodName"?}: the
+  merchant moves an order on and says how it was sent;
+- salesprices {"list": name, "prices": [{"Number", "NetPrice"}]}: the merchant sets prices on a
+  sales price list (NetPrice null takes the article off the list).
+
+Sales price lists (Pro), cost centres and notes: GET /v2/salespricelists[/{id}],
+/v2/salespricelists/prices[/{listId}[/{articleId}]] (403 for a company that is not Pro),
+/v2/costcenters (a row's CostCenterItemId1 must be an active item of cost centre 1, else 400
+naming Rows[i].CostCenterItemId1), GET and POST /v2/notes.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from urllib.parse import urlencode
 
 from shops.sandbox import demo_data
 from shops.sandbox import visma_resources as resources
+from shops.sandbox import visma_sales as sales
 from shops.sandbox.state import (
     ODataError,
     Request,
@@ -56,6 +66,7 @@ from shops.sandbox.visma_schema import (
     error,
     no_module,
     not_found,
+    not_pro,
 )
 from shops.sandbox.visma_store import LISTED, SNAPSHOT_COLLECTIONS, Company
 
@@ -162,6 +173,8 @@ class VismaSandbox:
         resource, rest = lower[1], parts[2:]
         if resource == "orders" and not company.has_module(ORDER_MODULE):
             return no_module(ORDER_MODULE)
+        if resource == "salespricelists" and not company.is_pro():
+            return not_pro()
         if request.method == "GET":
             return self._read(resource, rest, request, company)
         body: Any = None
@@ -192,6 +205,7 @@ class VismaSandbox:
             ),
             ("POST", "vouchers", 0, ""): lambda: resources.create_voucher(body, company, state),
             ("POST", "webhooks", 0, ""): lambda: resources.create_webhook(body, company, state),
+            ("POST", "notes", 0, ""): lambda: sales.create_note(body, company, state),
             ("DELETE", "webhooks", 1, ""): lambda: self._delete(company, "webhooks", rest[0]),
         }
         handler = handlers.get(route)
@@ -208,6 +222,8 @@ class VismaSandbox:
             return Response(200, company.vat_codes)  # a bare array, as the swagger says
         if resource == "accounts":
             return self._accounts(rest, request, company)
+        if resource == "salespricelists" and rest and rest[0].lower() == "prices":
+            return sales.read_prices(rest[1:], company, lambda rows: self._list(rows, request))
         if resource == "vouchers":
             years = company.vouchers
             if not rest:
@@ -370,7 +386,12 @@ class VismaSandbox:
     # --- test hooks ----------------------------------------------------------------------------
 
     def control(self, action: str, body: Any, state: SandboxState) -> Response:
-        if not isinstance(body, dict) or action not in ("articles", "orders", "company"):
+        if not isinstance(body, dict) or action not in (
+            "articles",
+            "orders",
+            "company",
+            "salesprices",
+        ):
             return Response(404, {"error": f"No sandbox action {action!r} for visma"})
         with state.lock:
             company = self.companies.get(str(body.get("company", "")))
@@ -386,11 +407,12 @@ class VismaSandbox:
                     },
                 )
             if action == "company":
-                changes = {
-                    k: body[k] for k in ("ActivatedModules", "AccountingLockedTo") if k in body
-                }
+                keys = ("ActivatedModules", "AccountingLockedTo", "ProductVariant")
+                changes = {k: body[k] for k in keys if k in body}
                 company.settings.update(changes)
                 return Response(200, company.settings)
+            if action == "salesprices":
+                return sales.merchant_prices(company, body)
             order = company.find("orders", str(body.get("Id") or "")) or next(
                 iter(
                     company.data["orders"].lookup(
@@ -402,7 +424,9 @@ class VismaSandbox:
             if order is None:
                 return Response(404, {"error": "No such order"})
             changes = {
-                k: body[k] for k in ("Status", "ShippedDateTime", "DeliveryDate") if k in body
+                k: body[k]
+                for k in ("Status", "ShippedDateTime", "DeliveryDate", "DeliveryMethodName")
+                if k in body
             }
             company.data["orders"].replace(order, {**changes, "ModifiedUtc": now_utc()})
             return Response(200, order)

@@ -200,6 +200,17 @@ def price_rows(
                 )
             )
             continue
+        cost_centre_item = str(row.get("CostCenterItemId1") or "")
+        if cost_centre_item:
+            item = company.cost_centre_item(cost_centre_item)
+            if item is None or not item.get("IsActive"):
+                problems.append(
+                    (
+                        prefix + "CostCenterItemId1",
+                        f"CostCenterItemId1 {cost_centre_item} is not an active item of cost "
+                        "center 1.",
+                    )
+                )
         discount = Decimal(str(row.get("DiscountPercentage") or 0))
         if not 0 <= discount <= 1:
             problems.append(

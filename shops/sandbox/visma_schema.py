@@ -80,6 +80,8 @@ VOUCHER_REQUIRED = ("VoucherDate", "VoucherText", "Rows")
 VOUCHER_MAX = {"VoucherText": 100}
 VOUCHER_ROW_MAX = {"TransactionText": 50}
 WEBHOOK_REQUIRED = ("Endpoint", "Subscriptions")
+NOTE_MAX = {"Subject": 40, "Text": 256}
+NOTE_DOCUMENT_TYPES = range(0, 17)
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _ID_SEGMENT = re.compile(rf"/(?:{_UUID}|\d+)(?=/|$)")
@@ -130,6 +132,16 @@ def not_found(collection: str, object_id: str) -> Response:
 def no_module(module: str) -> Response:
     return error(
         403, NO_ACCESS_TO_MODULE, f"ForbiddenRequestException - No access to module: {module}"
+    )
+
+
+def not_pro() -> Response:
+    # Visma documents the sales price lists as "available in the Pro variant" but not what
+    # other variants get; answered like a missing module, which is how Visma refuses the rest.
+    return error(
+        403,
+        NO_ACCESS_TO_MODULE,
+        "ForbiddenRequestException - The endpoint is only available in the Pro variant.",
     )
 
 

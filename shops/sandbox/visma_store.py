@@ -16,7 +16,8 @@ from shops.sandbox.state import odata_filter
 
 LISTED = tuple(
     """customers articles articleaccountcodings termsofpayments customerinvoicedrafts
-    customerinvoices orders units fiscalyears bankaccounts webhooks""".split()
+    customerinvoices orders units fiscalyears bankaccounts webhooks costcenters notes
+    salespricelists""".split()
 )
 # The fields each collection is indexed by, besides its Id: what `$filter=<field> eq '…'` asks.
 KEY_FIELDS = {
@@ -99,6 +100,8 @@ class Company:
     accounts: list[dict[str, Any]]
     vouchers: dict[str, Collection]  # per fiscal year id
     payments: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # Price list id (lower case) -> article id (lower case) -> SalesPriceListRowApi.
+    sales_prices: dict[str, dict[str, dict[str, Any]]] = dataclasses.field(default_factory=dict)
     create_calls: defaultdict[str, Counter[str]] = dataclasses.field(
         default_factory=lambda: defaultdict(Counter)
     )
@@ -116,6 +119,10 @@ class Company:
         seeded = demo_data.visma_company(tenant)
         data = {name: Collection(name, [dict(o) for o in seeded.get(name, [])]) for name in LISTED}
         years = seeded["fiscalyears"]
+        sales_prices: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in seeded.get("salesprices", []):
+            by_article = sales_prices.setdefault(row["SalesPriceListId"].lower(), {})
+            by_article[row["ArticleId"].lower()] = dict(row)
         return cls(
             key=tenant,
             name=demo_data.COMPANY_NAMES[tenant],
@@ -124,7 +131,21 @@ class Company:
             vat_codes=list(seeded["vatcodes"]),
             accounts=list(seeded["accounts"]),
             vouchers={year["Id"].lower(): Collection("vouchers") for year in years},
+            sales_prices=sales_prices,
+            next_order_number=1 + max((o["Number"] for o in data["orders"]), default=0),
         )
+
+    def is_pro(self) -> bool:
+        return self.settings.get("ProductVariant") == demo_data.PRO_VARIANT
+
+    def cost_centre_item(self, item_id: str, number: int = 1) -> dict[str, Any] | None:
+        """The item of cost centre `number` with this id (any case), or None."""
+        for centre in self.data["costcenters"]:
+            if centre.get("Number") == number:
+                for item in centre.get("Items") or []:
+                    if item["Id"].lower() == item_id.lower():
+                        return item
+        return None
 
     def find(self, collection: str, object_id: str) -> dict[str, Any] | None:
         return self.data[collection].find(object_id)
@@ -174,4 +195,5 @@ SNAPSHOT_COLLECTIONS = (
     "orders",
     "articles",
     "webhooks",
+    "notes",
 )

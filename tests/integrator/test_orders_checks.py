@@ -106,7 +106,7 @@ def test_orders_become_visma_orders_exactly_once(sandbox):
     first = _run(integration)
     second = _run(integration)
 
-    visma = sandbox.state()["visma"]
+    visma = sandbox.state()["visma"]["companies"][NORRSKEN]
     assert first.transferred == len(transferable) and second.transferred == 0
     assert len(visma["orders"]) == len(transferable) and visma["customerinvoices"] == []
     assert all(n == 1 for n in visma["create_calls"]["orders"].values())
@@ -136,7 +136,7 @@ def test_without_the_order_module_the_job_fails_and_says_the_module_is_needed(sa
     assert "order module" in job.error
     erp.refresh_from_db()
     assert erp.health == Connection.Health.WARNING and "order module" in erp.health_message
-    assert sandbox.state()["visma"]["orders"] == []
+    assert sandbox.state()["visma"]["companies"][FJALLBOK]["orders"] == []
 
 
 @pytest.mark.django_db

@@ -147,3 +147,87 @@ def test_it_refuses_a_routing_that_would_break_customer_numbers(sandbox):
     assert job.status == SyncJob.Status.FAILED
     assert "customer_number_prefix 'TOO-LONG'" in job.error
     assert sandbox.state()["visma"]["customerinvoices"] == []
+
+
+def _cost_centre_item(integration, short_name: str) -> str:
+    """The Visma id of a cost centre item, read the way the client does."""
+    centres = client_for(integration.erp).cost_centres()
+    return next(i.id for c in centres for i in c.items if i.short_name == short_name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["invoice", "order"])
+def test_every_row_of_a_routed_order_is_booked_on_the_shops_cost_centre(sandbox, target):
+    integration, jetshop, shopify = _multishop(sandbox)
+    integration.order_target = target
+    integration.options = {
+        "routing": {
+            f"{jetshop.pk}/1002": {"customer_number_prefix": "B2B", "cost_centre": "B2B"},
+            str(shopify.pk): {"customer_number_prefix": "S", "cost_centre": "Outlet"},
+        }
+    }
+    integration.full_clean()  # the admin's check: both are items Visma knows
+    integration.save()
+    sandbox.add_orders(
+        NORRSKEN,
+        {
+            "OrderNo": "200002",
+            "ApplicationId": 1002,
+            "BillTo": BERGSTROM,
+            "Items": [
+                {"PartNo": "KOK-1001", "Quantity": 1, "UnitPrice": "1196.00"},
+                {"PartNo": "KOK-1002", "Quantity": 3, "UnitPrice": "639.20"},
+            ],
+        },
+    )
+
+    job = _run(integration)
+
+    assert job.status in (SyncJob.Status.SUCCEEDED, SyncJob.Status.PARTIAL), job.error
+    visma = sandbox.state()["visma"]["companies"][NORRSKEN]
+    documents = visma["orders"] if target == "order" else visma["customerinvoices"]
+    by_reference = {d["YourReference"]: d for d in documents}
+    b2b = _cost_centre_item(integration, "B2B")
+    outlet = _cost_centre_item(integration, "OUTLET")
+    routed = [r for r in by_reference[f"WEB-{jetshop.pk}-200002"]["Rows"] if not r["IsTextRow"]]
+    assert len(routed) >= 2 and all(r["CostCenterItemId1"] == b2b for r in routed)
+    shopify_rows = [
+        r
+        for reference, document in by_reference.items()
+        if reference.startswith(f"WEB-{shopify.pk}-")
+        for r in document["Rows"]
+        if not r["IsTextRow"]
+    ]
+    assert shopify_rows and all(r["CostCenterItemId1"] == outlet for r in shopify_rows)
+    # Jetshop's other channel has no route with a cost centre: its rows carry none.
+    other = [
+        r
+        for reference, document in by_reference.items()
+        if reference.startswith(f"WEB-{jetshop.pk}-") and reference != f"WEB-{jetshop.pk}-200002"
+        for r in document["Rows"]
+    ]
+    assert other and not any(r.get("CostCenterItemId1") for r in other)
+
+
+@pytest.mark.django_db
+def test_a_cost_centre_visma_does_not_have_is_refused_when_the_routing_is_saved(sandbox):
+    from django.core.exceptions import ValidationError
+
+    integration, _jetshop, shopify = _multishop(sandbox)
+    integration.options = {"routing": {str(shopify.pk): {"cost_centre": "SHOPIFY"}}}
+
+    with pytest.raises(ValidationError) as refused:
+        integration.full_clean()
+
+    message = " ".join(refused.value.message_dict["options"])
+    assert f"Routing {shopify.pk}: cost_centre 'SHOPIFY' is not an item" in message
+    assert "B2B, OUTLET, WEBB" in message  # what Visma does have (MASSA is inactive)
+
+    integration.options = {"routing": {str(shopify.pk): {"cost_centre": "MASSA"}}}
+    with pytest.raises(ValidationError, match="'MASSA' is inactive"):
+        integration.full_clean()
+
+    integration.save()  # saved around the admin: the job refuses it before writing anything
+    job = _run(integration)
+    assert job.status == SyncJob.Status.FAILED and "'MASSA' is inactive" in job.error
+    assert sandbox.state()["visma"]["companies"][NORRSKEN]["customerinvoices"] == []
