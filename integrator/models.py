@@ -73,7 +73,21 @@ class Integration(models.Model):
             '{"12": ["PAID"], "13": ["processing", "completed"], "*": []}.'
         ),
     )
-    options = models.JSONField(_("options"), default=dict, blank=True)
+    options = models.JSONField(
+        _("options"),
+        default=dict,
+        blank=True,
+        # integrator/options.py is the list the code reads; a test keeps the two in step.
+        help_text=_(
+            "A JSON object; an unknown name or a wrong value is refused. Orders: "
+            "shipping_article, fee_article, routing. Order status: order_status, tracking. "
+            "Products: article_unit, shopify_vat_rates, woocommerce_tax_classes. Prices: "
+            "price_list, price_lists, campaign_price_list, price_list_mapping. Stock: "
+            "stock_locations, stock_warehouses. Payouts: payouts_since. Every flow: plugins. "
+            "Each is described in docs/INTEGRATION_OPTIONS.md, e.g. "
+            '{"shipping_article": "FRAKT", "campaign_price_list": "Kampanj"}.'
+        ),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -98,6 +112,14 @@ class Integration(models.Model):
             configured = configured.get(str(shop.pk), configured.get("*", []))
         return {str(status).casefold() for status in configured}
 
+    def shop_ids_on(self, platform: str | None = None) -> set[str] | None:
+        """The connection ids of the integration's shops (on `platform`, if given), as JSON keys
+        name them. None for a new integration: its shops are saved after it."""
+        if not self.pk:
+            return None
+        shops = self.shops.all() if platform is None else self.shops.filter(platform=platform)
+        return {str(pk) for pk in shops.values_list("pk", flat=True)}
+
     def _trigger_statuses_errors(self) -> list[str]:
         configured = self.trigger_statuses
         if configured in (None, "", []):
@@ -110,7 +132,7 @@ class Integration(models.Model):
             return [_("Give a list of statuses, or an object of lists per shop connection id.")]
         errors = []
         # A new integration has no shops yet (they are saved after it): only the form is checked.
-        shop_ids = {str(pk) for pk in self.shops.values_list("pk", flat=True)} if self.pk else None
+        shop_ids = self.shop_ids_on()
         for key, statuses in lists.items():
             known = shop_ids is None and key.isdigit() or shop_ids is not None and key in shop_ids
             if key and key != "*" and not known:
@@ -138,20 +160,12 @@ class Integration(models.Model):
             errors["gateway"] = _("The payment gateway belongs to another customer.")
         if self.is_gateway and not self.gateway_id:
             errors["gateway"] = _("A gateway integration needs a payment gateway connection.")
-        if "plugins" in (self.options or {}):
-            from integrator.plugins import validate_plugins
+        # Unknown keys (typos) and values the code reading them would refuse or ignore.
+        from integrator.options import option_errors
 
-            try:
-                validate_plugins(self.options["plugins"])
-            except ValidationError as exc:
-                errors["options"] = exc.messages
-        if (self.options or {}).get("routing") and self.erp_id:
-            from integrator.routing import RoutingInvalid, check_routing
-
-            try:
-                check_routing(self.options, self.erp)
-            except RoutingInvalid as exc:
-                errors.setdefault("options", []).append(str(exc))
+        option_problems = option_errors(self)
+        if option_problems:
+            errors["options"] = option_problems
         if errors:
             raise ValidationError(errors)
 

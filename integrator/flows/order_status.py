@@ -71,6 +71,37 @@ ATTEMPTS = 4
 _REFERENCE = re.compile(r"^WEB-(\d+)-(.+)$")
 
 
+# What each status in the option may say: the shop's status name, and whether to e-mail the
+# shopper, wait for a parcel number, capture the payment.
+STATUS_SETTINGS = {"status": str, "email": bool, "tracking": bool, "capture": bool}
+
+
+def check_order_status(config: Any) -> None:
+    """ValueError saying what is wrong with an integration's order_status option."""
+    if not isinstance(config, dict):
+        raise ValueError(_("give an object of {status: {settings}}."))
+    for status, wanted in config.items():
+        if status not in STATUSES:
+            raise ValueError(
+                _("%(status)s is not a status we read from Visma (known: %(known)s).")
+                % {"status": status, "known": ", ".join(STATUSES)}
+            )
+        if not isinstance(wanted, dict):
+            raise ValueError(_("%(status)s: give an object of settings.") % {"status": status})
+        for name, value in wanted.items():
+            if name not in STATUS_SETTINGS:
+                raise ValueError(
+                    _("%(status)s: unknown setting %(name)s (known: %(known)s).")
+                    % {"status": status, "name": name, "known": ", ".join(STATUS_SETTINGS)}
+                )
+            if not isinstance(value, STATUS_SETTINGS[name]):
+                expected = _("a status name") if name == "status" else "true/false"
+                raise ValueError(
+                    _("%(status)s: %(name)s must be %(expected)s.")
+                    % {"status": status, "name": name, "expected": expected}
+                )
+
+
 @dataclass
 class Reached:
     """What Visma says about one of our orders."""

@@ -55,6 +55,23 @@ class ListPrices:
         return None if price is None else plugins.price(number, price)
 
 
+def check_price_list_mapping(mapping: Any) -> None:
+    """ValueError saying what is wrong with an integration's price_list_mapping option."""
+    if not isinstance(mapping, dict):
+        raise ValueError(_("give an object of {Visma list: shop price list code}."))
+    lists_by_code: dict[str, str] = {}
+    for name, code in mapping.items():
+        if not isinstance(code, str) or not code.strip():
+            raise ValueError(_("%(name)s: give the shop price list's code.") % {"name": name})
+        if code in lists_by_code:
+            # One shop list can take the prices of one Visma list only: which would win?
+            raise ValueError(
+                _("%(first)s and %(second)s both go to the shop price list %(code)s.")
+                % {"first": lists_by_code[code], "second": name, "code": code}
+            )
+        lists_by_code[code] = name
+
+
 def read_list_prices(erp: Any, options: dict[str, Any], *, with_mapping: bool) -> ListPrices:
     """The configured lists' prices; `problem` says why there are none when some are wanted."""
     mapping = (options.get("price_list_mapping") or {}) if with_mapping else {}

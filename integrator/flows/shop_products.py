@@ -28,7 +28,7 @@ from integrator.flows.catalogue import (
     skip_unchanged,
     unchanged,
 )
-from integrator.flows.shop_vat import SHOPIFY_OPTION, ShopifyVatRates
+from integrator.flows.shop_vat import SHOPIFY_OPTION, ShopifyVatRates, check_vat_rate
 from integrator.models import Link, SyncItem, SyncJob
 from shops.clients.errors import ApiError, AuthExpired
 from shops.clients.registry import client_for
@@ -40,6 +40,24 @@ CHUNK = 100  # items per shop import or batch request
 # WooCommerce knows tax classes, not rates. Only the standard class is safe to assume for 25 %;
 # any other rate needs the integration option `woocommerce_tax_classes`, e.g. {"6": "reduced-rate"}.
 DEFAULT_TAX_CLASSES = {"25": ""}
+
+
+def check_woocommerce_tax_classes(classes: Any) -> None:
+    """ValueError saying what is wrong with an integration's woocommerce_tax_classes option. A
+    rate is looked up as "25", "12", "6" or "0": "25 %" or 25.0 would never be found."""
+    if not isinstance(classes, dict):
+        raise ValueError(_("give an object of {VAT rate: tax class slug}."))
+    for rate, slug in classes.items():
+        plain = format(check_vat_rate(rate), "f")
+        if rate != plain:
+            raise ValueError(
+                _("write the rate %(rate)r as %(plain)s.") % {"rate": rate, "plain": plain}
+            )
+        if not isinstance(slug, str):
+            raise ValueError(
+                _('the tax class for %(rate)s %% must be a slug ("" is the standard class).')
+                % {"rate": rate}
+            )
 
 
 def shop_writer(job: SyncJob, connection: Connection) -> ShopProductWriter:

@@ -33,6 +33,9 @@ from shops.clients.types import ShopListedItem
 from shops.models import Connection
 
 SHOPIFY_OPTION = "shopify_vat_rates"
+# The Swedish VAT rates (DESIGN.md §4); a shop's mapping can name no other.
+SWEDISH_VAT_RATES = (Decimal(0), Decimal(6), Decimal(12), Decimal(25))
+SHOPIFY_SECTIONS = ("default", "product_types", "tags")
 RateRule = Callable[[ShopListedItem], tuple[Decimal | None, str]]
 
 
@@ -115,6 +118,41 @@ class ShopifyVatRates:
             return ""
         names = sorted(name for name, mapped in self.product_types.items() if mapped == rate)
         return names[0] if names else None
+
+
+def check_vat_rate(value: Any) -> Decimal:
+    """The rate `value` names ("25", 6, "12 %"), or ValueError unless it is a Swedish one."""
+    rate = None if isinstance(value, bool) else _rate(value)
+    if rate is None or rate not in SWEDISH_VAT_RATES:
+        raise ValueError(
+            _("%(value)r is not a Swedish VAT rate (%(rates)s).")
+            % {"value": value, "rates": ", ".join(_percent(r) for r in SWEDISH_VAT_RATES)}
+        )
+    return rate
+
+
+def check_shopify_vat_rates(given: Any) -> None:
+    """ValueError saying what is wrong with an integration's shopify_vat_rates option."""
+    if not isinstance(given, dict):
+        raise ValueError(_("give an object with default, product_types and tags."))
+    for section, value in given.items():
+        if section not in SHOPIFY_SECTIONS:
+            raise ValueError(
+                _("unknown part %(section)s (known: %(known)s).")
+                % {"section": section, "known": ", ".join(SHOPIFY_SECTIONS)}
+            )
+        if section == "default":
+            check_vat_rate(value)
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(
+                _("%(section)s must be an object of {name: VAT rate}.") % {"section": section}
+            )
+        for name, rate in value.items():
+            try:
+                check_vat_rate(rate)
+            except ValueError as exc:
+                raise ValueError(f"{section}.{name}: {exc}") from exc
 
 
 def vat_rule(platform: str, options: dict[str, Any]) -> RateRule:

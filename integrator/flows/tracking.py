@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from shops.clients.types import ErpNote
 
 DEFAULT_PATTERN = (
@@ -50,6 +52,7 @@ TRACKING_URLS = {
     "UPS": "https://www.ups.com/track?loc=sv_SE&tracknum={number}",
 }
 DEFAULT_WAIT_MINUTES = 60
+SETTING_NAMES = {"pattern", "urls", "wait_minutes"}
 
 
 @dataclass(frozen=True)
@@ -66,18 +69,55 @@ class TrackingSettingInvalid(ValueError):
 def settings(options: dict[str, Any]) -> dict[str, Any]:
     raw = (options or {}).get("tracking") or {}
     if not isinstance(raw, dict):
-        raise TrackingSettingInvalid("The tracking option must be an object.")
+        raise TrackingSettingInvalid(_("The tracking option must be an object."))
     try:
         pattern = re.compile(raw.get("pattern") or DEFAULT_PATTERN)
-    except re.error as exc:
+    except (re.error, TypeError) as exc:
         raise TrackingSettingInvalid(
-            f"The tracking pattern is not a valid expression: {exc}"
+            _("The tracking pattern is not a valid expression: %(error)s") % {"error": exc}
         ) from exc
     return {
         "pattern": pattern,
         "urls": {**TRACKING_URLS, **(raw.get("urls") or {})},
         "wait_minutes": float(raw.get("wait_minutes", DEFAULT_WAIT_MINUTES)),
     }
+
+
+def check_tracking(raw: Any) -> None:
+    """TrackingSettingInvalid saying what is wrong with an integration's tracking option; the
+    admin asks this when the integration is saved, so a mistake does not wait for a delivery."""
+    if not isinstance(raw, dict):
+        raise TrackingSettingInvalid(_("The tracking option must be an object."))
+    if set(raw) - SETTING_NAMES:
+        raise TrackingSettingInvalid(
+            _("unknown setting(s) %(names)s (known: %(known)s).")
+            % {
+                "names": ", ".join(sorted(set(raw) - SETTING_NAMES)),
+                "known": ", ".join(sorted(SETTING_NAMES)),
+            }
+        )
+    if not isinstance(raw.get("urls") or {}, dict):
+        raise TrackingSettingInvalid(_("urls must be an object of {carrier: address}."))
+    wait = raw.get("wait_minutes", DEFAULT_WAIT_MINUTES)
+    if isinstance(wait, bool) or not isinstance(wait, int | float):
+        raise TrackingSettingInvalid(_("wait_minutes must be a number of minutes."))
+    config = settings({"tracking": raw})
+    if "number" not in config["pattern"].groupindex:
+        raise TrackingSettingInvalid(
+            _("the pattern needs a group named number, e.g. (?P<number>\\d{8,30}).")
+        )
+    if config["wait_minutes"] < 0:
+        raise TrackingSettingInvalid(_("wait_minutes cannot be negative."))
+    for carrier, url in config["urls"].items():
+        try:
+            usable = isinstance(url, str) and "{number}" in url and bool(url.format(number="1"))
+        except (KeyError, IndexError, ValueError):
+            usable = False
+        if not usable:
+            raise TrackingSettingInvalid(
+                _("the tracking page of %(carrier)s must be an address with {number} in it.")
+                % {"carrier": carrier}
+            )
 
 
 def carrier_in(text: str) -> str:
