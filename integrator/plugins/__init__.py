@@ -55,9 +55,13 @@ def validate_plugins(entries: Any) -> None:
     if not isinstance(entries, list):
         raise ValidationError(_("Plugins must be a list of {name, config} entries."))
     for position, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict) or "name" not in entry:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise ValidationError(
                 _("Plugin %(n)d: give it a name.") % {"n": position}, code="plugin"
+            )
+        if not isinstance(entry.get("config") or {}, dict):
+            raise ValidationError(
+                _("Plugin %(n)d: its config must be an object {…}.") % {"n": position}
             )
         if entry["name"] not in REGISTRY:
             raise ValidationError(

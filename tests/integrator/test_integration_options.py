@@ -131,6 +131,12 @@ def test_the_refusal_is_in_swedish_for_swedish_staff(multishop):
         ({"shipping_article": ""}, "shipping_article: must not be empty"),
         ({"routing": {"*": {"customer_number_prefix": "TOO-LONG"}}}, "routing: Routing *:"),
         ({"plugins": [{"name": "nope"}]}, "plugins: Plugin 1: there is no plugin called 'nope'"),
+        (
+            {"plugins": [{"name": "default_country", "config": ["SE"]}]},
+            "plugins: Plugin 1: its config must be an object",
+        ),
+        ({"tracking": {"wait_minute": 30}}, "tracking: unknown setting(s) wait_minute"),
+        ({"order_status": {"paid": {"e-mail": True}}}, "paid: unknown setting e-mail"),
         ({"stock_locations": {"99999": "gid://1"}}, "stock_locations: 99999 is not the id of one"),
     ],
 )
