@@ -4,6 +4,7 @@ set saves. The demo data and the documentation keep up with the list the code re
 
 from __future__ import annotations
 
+import json
 import re
 from io import StringIO
 from pathlib import Path
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from integrator.models import Integration
-from integrator.options import OPTIONS
+from integrator.options import OPTIONS, option_errors
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -217,6 +218,17 @@ def test_every_option_is_documented():
     documented = set(re.findall(r"^### `(\w+)`", DOCS.read_text(encoding="utf-8"), re.M))
 
     assert documented == set(OPTIONS)
+
+
+def test_every_example_in_the_documentation_passes_the_checks():
+    examples = re.findall(r"^- Example: `(.*)`$", DOCS.read_text(encoding="utf-8"), re.M)
+    # A new integration: its shops are not saved yet, so any connection id is taken.
+    unsaved = Integration()
+
+    for example in examples:
+        unsaved.options = json.loads("{" + example + "}")
+        assert option_errors(unsaved) == [], example
+    assert {name for e in examples for name in json.loads("{" + e + "}")} == set(OPTIONS)
 
 
 def test_the_demo_integrations_pass_the_admins_checks(sandbox):
