@@ -21,7 +21,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from integrator import rules
 from integrator.flows.order_status import check_order_status
 from integrator.flows.price_sources import check_price_list_mapping
 from integrator.flows.shop_products import check_woocommerce_tax_classes
@@ -44,14 +43,9 @@ CATALOGUE = (Kind.PRODUCTS, Kind.INITIAL_PRODUCTS)
 @dataclass(frozen=True)
 class Option:
     name: str
-    kinds: tuple[str, ...]  # the jobs that read it (SyncJob.Kind)
+    kinds: tuple[str, ...]  # the jobs that read it (SyncJob.Kind; rules.py: in which flows)
     json_type: type  # dict, list or str
     check: Check | None = None
-
-    @property
-    def flows(self) -> list[str]:
-        """The flows that run at least one of those jobs."""
-        return [flow for flow, kinds in rules.DIRECTIONS.items() if set(kinds) & set(self.kinds)]
 
     def problem(self, value: Any, integration: Integration) -> str:
         """What is wrong with `value` ("" when nothing is)."""
