@@ -50,6 +50,9 @@ class IntegrationForm(forms.ModelForm):
         customer, shops = cleaned.get("customer"), cleaned.get("shops")
         if customer and shops and any(shop.customer_id != customer.pk for shop in shops):
             self.add_error("shops", _("A shop belongs to another customer."))
+        # Options and trigger statuses keyed by shop are checked against the shops chosen in
+        # this form, so a shop and its settings can be added in one save.
+        self.instance.shops_being_saved = list(shops) if shops is not None else None
         return cleaned
 
 

@@ -112,9 +112,19 @@ class Integration(models.Model):
             configured = configured.get(str(shop.pk), configured.get("*", []))
         return {str(status).casefold() for status in configured}
 
+    # The shops a form is about to save: many-to-many values are written after the model is
+    # checked, so the admin form hands them over here for the checks that name shops.
+    shops_being_saved: list[Connection] | None = None
+
     def shop_ids_on(self, platform: str | None = None) -> set[str] | None:
         """The connection ids of the integration's shops (on `platform`, if given), as JSON keys
-        name them. None for a new integration: its shops are saved after it."""
+        name them. None for a new integration checked outside a form: it has no shops yet."""
+        if self.shops_being_saved is not None:
+            return {
+                str(shop.pk)
+                for shop in self.shops_being_saved
+                if platform is None or shop.platform == platform
+            }
         if not self.pk:
             return None
         shops = self.shops.all() if platform is None else self.shops.filter(platform=platform)

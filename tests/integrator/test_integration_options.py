@@ -238,3 +238,27 @@ def test_the_demo_integrations_pass_the_admins_checks(sandbox):
     for integration in integrations:
         integration.full_clean()
     assert any(integration.options for integration in integrations)
+
+
+def test_a_shop_and_its_settings_are_added_in_one_save(admin_client, multishop):
+    woo = factories.connection(multishop.customer, "woocommerce")
+    shopify = _shop(multishop, "shopify")
+    url = reverse("admin:integrator_integration_change", args=[multishop.pk])
+    form = _change_form(multishop, json.dumps({"stock_locations": {shopify: "gid://1"}}))
+    form["shops"] = [*form["shops"], woo.pk]
+    form["trigger_statuses"] = json.dumps({str(woo.pk): ["processing"], "*": []})
+
+    response = admin_client.post(url, form, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 302, response.content.decode()
+    multishop.refresh_from_db()
+    assert woo in multishop.shops.all()
+    assert multishop.trigger_statuses == {str(woo.pk): ["processing"], "*": []}
+
+    # A shop taken out of the integration in the same save cannot keep settings keyed by it.
+    form["shops"] = [pk for pk in form["shops"] if pk != woo.pk]
+    response = admin_client.post(url, form, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert f"{woo.pk} is not the id of one of this integration&#x27;s shops" in (
+        response.content.decode()
+    )
