@@ -145,12 +145,15 @@ class _Fingerprint:
     # The row of the first byte that is not UTF-8 in a file that otherwise is: a broken file,
     # not a Windows one (decoding it as Windows-1252 would garble every å, ä and ö in it).
     not_utf8_at_row: int | None = None
-    has_nul: bool = False
+    # The row of the first NUL character (a 0 byte, or JSON's \u0000): no text column can hold
+    # one (PostgreSQL refuses it), and a CSV or JSON file from a gateway never has one.
+    nul_at_row: int | None = None
 
 
 # Two bytes that only UTF-8 writes (a lead byte and a continuation byte: "ö" is C3 B6); text in
 # Windows-1252 practically never has them side by side ("ö" is F6, then a letter).
 _UTF8_PAIR = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_NUL = re.compile(rb"\x00|(?<!\\)\\u0000")
 
 
 def _fingerprint(stream: IO[bytes], limit: int) -> _Fingerprint:
@@ -159,7 +162,7 @@ def _fingerprint(stream: IO[bytes], limit: int) -> _Fingerprint:
     ends inside a character is cut). Stops reading, and refuses, past `limit` bytes."""
     digest, size, head, rows = hashlib.sha256(), 0, b"", 1
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, seen_utf8, not_utf8_at_row = True, False, None
+    utf8, seen_utf8, not_utf8_at_row, nul_at_row = True, False, None, None
     stream.seek(0)
     while chunk := stream.read(1024 * 1024):
         size += len(chunk)
@@ -175,6 +178,8 @@ def _fingerprint(stream: IO[bytes], limit: int) -> _Fingerprint:
                 utf8 = False
                 not_utf8_at_row = rows + chunk.count(b"\n", 0, max(exc.start, 0))
         seen_utf8 = seen_utf8 or _UTF8_PAIR.search(chunk) is not None
+        if nul_at_row is None and (nul := _NUL.search(chunk)):
+            nul_at_row = rows + chunk.count(b"\n", 0, nul.start())
         rows += chunk.count(b"\n")
     stream.seek(0)
     cut = None
@@ -197,7 +202,7 @@ def _fingerprint(stream: IO[bytes], limit: int) -> _Fingerprint:
         encoding,
         cut,
         not_utf8_at_row,
-        has_nul=encoding != "utf-16" and b"\x00" in head,
+        nul_at_row=None if encoding == "utf-16" else nul_at_row,
     )
 
 
@@ -214,11 +219,12 @@ def _unreadable(fingerprint: _Fingerprint) -> ParseError | None:
             "file again, as UTF-8.",
             row=fingerprint.not_utf8_at_row,
         )
-    if fingerprint.has_nul:
+    if fingerprint.nul_at_row is not None:
         return ParseError(
-            "the file has NUL bytes: it is not a text file, or it is UTF-16 without a "
-            "byte-order mark. Export it again as UTF-8 (in Excel: CSV UTF-8).",
-            row=1,
+            "has a NUL character, which no settlement file has: this is not a text file, or "
+            "it is UTF-16 without a byte-order mark. Export it again as UTF-8 (in Excel: CSV "
+            "UTF-8).",
+            row=fingerprint.nul_at_row,
         )
     return None
 

@@ -164,9 +164,28 @@ def test_utf_16_without_a_byte_order_mark_is_refused_with_what_to_do(plus):
     _refused(
         plus("klarna"),
         text.encode("utf-16-le"),
-        "row 1: the file has NUL bytes: it is not a text file, or it is UTF-16 without a "
-        "byte-order mark. Export it again as UTF-8 (in Excel: CSV UTF-8).",
+        "row 1: has a NUL character, which no settlement file has: this is not a text file, or "
+        "it is UTF-16 without a byte-order mark. Export it again as UTF-8 (in Excel: CSV UTF-8).",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "row"),
+    [
+        ("klarna_payout_with_transactions.csv", ";1001;;", ";10\x0001;;", 5),
+        ("stripe_balance_transactions.json", '"currency": "sek"', '"currency": "s\\u0000ek"', 8),
+    ],
+)
+def test_a_nul_character_in_a_field_is_refused_naming_its_row(plus, name, old, new, row):
+    # PostgreSQL cannot store one: the import used to fail there with a database error.
+    content = sample(name).read_text()
+    assert old in content
+
+    with pytest.raises(ImportRejected, match=rf"^Nothing was imported. row {row}: has a NUL"):
+        payout_import(
+            connection=plus(name.split("_")[0]), source=content.replace(old, new, 1).encode()
+        )
+    assert _nothing_kept()
 
 
 def test_a_utf_8_file_with_one_broken_byte_names_its_row(plus):
