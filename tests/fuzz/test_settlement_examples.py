@@ -10,7 +10,9 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from ledger.models import ImportedFile, LedgerItem, Payout, PayoutLine, Voucher
 from ledger.parsers.base import STOCKHOLM
@@ -266,3 +268,21 @@ def test_a_file_under_the_limit_is_imported(plus, settings):
     settings.SETTLEMENT_MAX_MB = 1
     lines, _net = _klarna_totals(plus("klarna"), _big_klarna_file(10))
     assert lines == 10
+
+
+def test_an_upload_over_the_limit_is_refused_in_the_admin_with_the_reason(
+    admin_client, plus, settings
+):
+    settings.SETTLEMENT_MAX_MB = 1
+    gateway = plus("klarna")
+    upload = SimpleUploadedFile("big.csv", _big_klarna_file(8000))
+
+    response = admin_client.post(
+        reverse("admin:ledger_payout_import"),
+        {"connection": gateway.pk, "file": upload},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 200  # the form again, with the error on the file
+    assert "The file is larger than 1 MB" in response.content.decode()
+    assert _nothing_kept()

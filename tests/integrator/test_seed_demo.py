@@ -49,9 +49,7 @@ def test_the_demo_jetshop_integration_transfers_orders_from_the_sandbox(sandbox)
     assert failed and all("KOK-1004" in message for message in failed)
 
 
-def test_every_demo_integration_runs_against_the_sandbox_without_a_real_account(
-    sandbox, settings
-):
+def test_every_demo_integration_runs_against_the_sandbox_without_a_real_account(sandbox, settings):
     settings.RATE_LIMITS = {"visma": None}
     settings.SYNC_RETRY_BACKOFF = 0.01
     call_command("seed_demo", stdout=StringIO())
