@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -286,3 +287,17 @@ def test_an_upload_over_the_limit_is_refused_in_the_admin_with_the_reason(
     assert response.status_code == 200  # the form again, with the error on the file
     assert "The file is larger than 1 MB" in response.content.decode()
     assert _nothing_kept()
+
+
+def test_a_paypal_search_without_any_date_found_by_atheris(plus):
+    # `make fuzz` found it: a start_date but no end_date, and the one EUR transaction without
+    # its dates. The period was taken as max() of no dates: ValueError, a 500 in the admin.
+    content = (Path(__file__).parent / "examples" / "paypal_search_without_dates.json").read_bytes()
+
+    _refused(
+        plus("paypal"),
+        content,
+        "transaction_details[2], field 'transaction_initiation_date': no EUR transaction has a "
+        "date and the file states no period (start_date, end_date): the statement's period "
+        "cannot be told.",
+    )
