@@ -16,7 +16,7 @@ SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
 export WEB_PORT SANDBOX_PORT
 
-.PHONY: help install demo test bench lint browser
+.PHONY: help install demo test bench lint browser fuzz
 
 help:
 	@echo "make demo    set up .venv, migrate, seed demo data, run web + worker + sandbox"
@@ -26,6 +26,7 @@ help:
 	@echo "             (installs Chromium for the browser tests when it can: root + apt-get)"
 	@echo "make bench   run every bench/*.py script"
 	@echo "make lint    ruff check"
+	@echo "make fuzz    atheris on the settlement parsers and webhook checks (FUZZ_RUNS=$(FUZZ_RUNS) each)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
@@ -77,3 +78,8 @@ bench: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check --no-cache .
+
+FUZZ_RUNS ?= 20000
+fuzz: $(INSTALLED)
+	$(PY) -m fuzz.run settlement -runs=$(FUZZ_RUNS)
+	$(PY) -m fuzz.run webhook -runs=$(FUZZ_RUNS)

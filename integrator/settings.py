@@ -188,6 +188,9 @@ HTTP_TIMEOUT = env.float("HTTP_TIMEOUT", default=20.0)
 RATE_LIMITS = env.json("RATE_LIMITS", default={})
 # Seconds before the first retry of an item after a transient error; doubles per attempt.
 SYNC_RETRY_BACKOFF = env.float("SYNC_RETRY_BACKOFF", default=1.0)
+# The largest settlement file an import reads (megabytes); a larger one is refused before it is
+# read, because a JSON document is parsed whole. 100,000 CSV lines are about 15 MB.
+SETTLEMENT_MAX_MB = env.int("SETTLEMENT_MAX_MB", default=50)
 
 # --- Production security: safe by default whenever DEBUG is off ------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -13,6 +13,7 @@ SECRET_KEY changes every webhook URL; the shops must then be given the new ones.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,11 @@ def shop_webhook(request: HttpRequest, token: str) -> HttpResponse:
         # The reason stays in our log; the sender only learns that it was refused.
         logger.warning("Webhook for connection %s refused: bad or missing signature", connection.pk)
         return HttpResponse(status=401)
+    problem = _not_an_event(body)
+    if problem:
+        # Signed, so it is the shop talking: it may learn what is wrong, and nothing is kept.
+        logger.warning("Webhook for connection %s refused: %s", connection.pk, problem)
+        return HttpResponse(problem, status=400, content_type="text/plain; charset=utf-8")
 
     # Without an id (never seen from either shop), the body itself tells redeliveries apart.
     webhook_id = (request.headers.get(platform.id_header) or "").strip()[:100]
@@ -127,6 +133,21 @@ def shop_webhook(request: HttpRequest, token: str) -> HttpResponse:
     topic = (request.headers.get(platform.topic_header) or "").strip()[:100]
     event_received(connection=connection, webhook_id=webhook_id, topic=topic)
     return HttpResponse(status=200)
+
+
+def _not_an_event(body: bytes) -> str:
+    """Why a signed body is not an event either shop sends (a JSON object), or "" if it is."""
+    try:
+        event = json.loads(body)
+    except UnicodeDecodeError:
+        return "The body is not UTF-8 text."
+    except json.JSONDecodeError as exc:
+        return f"The body is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    except (ValueError, RecursionError):
+        return "The body is not JSON we can read."
+    if not isinstance(event, dict):
+        return "The body is JSON, but not an object."
+    return ""
 
 
 def event_received(*, connection: Connection, webhook_id: str, topic: str) -> WebhookEvent | None:

@@ -14,12 +14,15 @@ import datetime
 import hashlib
 import io
 import json
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -108,6 +111,30 @@ def _open(source: bytes | str | Path | IO[bytes]) -> IO[bytes]:
     return source
 
 
+def max_bytes() -> int:
+    return settings.SETTLEMENT_MAX_MB * 1024 * 1024
+
+
+def too_large(size: int) -> ImportRejected:
+    return ImportRejected(
+        _(
+            "Nothing was imported. The file is larger than %(limit)s MB, the most a settlement "
+            "import reads (SETTLEMENT_MAX_MB). Split it, e.g. one file per payout."
+        )
+        % {"limit": settings.SETTLEMENT_MAX_MB}
+    )
+
+
+def _declared_size(source: bytes | str | Path | IO[bytes], stream: IO[bytes]) -> int | None:
+    """The size a source says it has before it is read: a file's on disk, an upload's."""
+    if isinstance(source, bytes):
+        return len(source)
+    if isinstance(source, str | Path):
+        return os.fstat(stream.fileno()).st_size
+    size = getattr(source, "size", None)
+    return size if isinstance(size, int) else None
+
+
 @dataclass
 class _Fingerprint:
     sha256: str
@@ -115,26 +142,45 @@ class _Fingerprint:
     head: bytes
     encoding: str
     cut_in_character_at_row: int | None = None
+    # The row of the first byte that is not UTF-8 in a file that otherwise is: a broken file,
+    # not a Windows one (decoding it as Windows-1252 would garble every å, ä and ö in it).
+    not_utf8_at_row: int | None = None
+    # The row of the first NUL character (a 0 byte, or JSON's \u0000): no text column can hold
+    # one (PostgreSQL refuses it), and a CSV or JSON file from a gateway never has one.
+    nul_at_row: int | None = None
 
 
-def _fingerprint(stream: IO[bytes]) -> _Fingerprint:
-    """One pass over the bytes: the hash, the head for detection, and the encoding (UTF-8, or
-    Windows-1252 for a spreadsheet export; a UTF-8 file that ends inside a character is cut)."""
+# Two bytes that only UTF-8 writes (a lead byte and a continuation byte: "ö" is C3 B6); text in
+# Windows-1252 practically never has them side by side ("ö" is F6, then a letter).
+_UTF8_PAIR = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_NUL = re.compile(rb"\x00|(?<!\\)\\u0000")
+
+
+def _fingerprint(stream: IO[bytes], limit: int) -> _Fingerprint:
+    """One pass over the bytes: the hash, the head for detection, and the encoding (UTF-8,
+    UTF-16 with its byte-order mark, or Windows-1252 for a spreadsheet export; a UTF-8 file that
+    ends inside a character is cut). Stops reading, and refuses, past `limit` bytes."""
     digest, size, head, rows = hashlib.sha256(), 0, b"", 1
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
+    utf8, seen_utf8, not_utf8_at_row, nul_at_row = True, False, None, None
     stream.seek(0)
     while chunk := stream.read(1024 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise too_large(size)
         if len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
         digest.update(chunk)
-        size += len(chunk)
-        rows += chunk.count(b"\n")
         if utf8:
             try:
                 decoder.decode(chunk)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as exc:
                 utf8 = False
+                not_utf8_at_row = rows + chunk.count(b"\n", 0, max(exc.start, 0))
+        seen_utf8 = seen_utf8 or _UTF8_PAIR.search(chunk) is not None
+        if nul_at_row is None and (nul := _NUL.search(chunk)):
+            nul_at_row = rows + chunk.count(b"\n", 0, nul.start())
+        rows += chunk.count(b"\n")
     stream.seek(0)
     cut = None
     if utf8:
@@ -142,8 +188,45 @@ def _fingerprint(stream: IO[bytes]) -> _Fingerprint:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             cut = rows
-    encoding = "utf-8-sig" if utf8 else "cp1252"
-    return _Fingerprint(digest.hexdigest(), size, head, encoding, cut)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding, cut, not_utf8_at_row = "utf-16", None, None
+    elif utf8:
+        encoding = "utf-8-sig"
+    else:
+        encoding = "cp1252"
+        not_utf8_at_row = not_utf8_at_row if seen_utf8 else None
+    return _Fingerprint(
+        digest.hexdigest(),
+        size,
+        head,
+        encoding,
+        cut,
+        not_utf8_at_row,
+        nul_at_row=None if encoding == "utf-16" else nul_at_row,
+    )
+
+
+def _unreadable(fingerprint: _Fingerprint) -> ParseError | None:
+    """Why the bytes are no text we can read, naming the row; None when they are."""
+    if fingerprint.cut_in_character_at_row is not None:
+        return ParseError(
+            "the file ends inside a character: it is cut short.",
+            row=fingerprint.cut_in_character_at_row,
+        )
+    if fingerprint.not_utf8_at_row is not None:
+        return ParseError(
+            "has bytes that are not UTF-8 text, although the rest of the file is. Export the "
+            "file again, as UTF-8.",
+            row=fingerprint.not_utf8_at_row,
+        )
+    if fingerprint.nul_at_row is not None:
+        return ParseError(
+            "has a NUL character, which no settlement file has: this is not a text file, or "
+            "it is UTF-16 without a byte-order mark. Export it again as UTF-8 (in Excel: CSV "
+            "UTF-8).",
+            row=fingerprint.nul_at_row,
+        )
+    return None
 
 
 def payout_import(
@@ -160,17 +243,20 @@ def payout_import(
         )
     stream = _open(source)
     try:
-        fingerprint = _fingerprint(stream)
+        limit = max_bytes()
+        declared = _declared_size(source, stream)
+        if declared is not None and declared > limit:
+            raise too_large(declared)
+        fingerprint = _fingerprint(stream, limit)
         sha256, size = fingerprint.sha256, fingerprint.size
         earlier = _already_imported(connection, sha256)
         if earlier is not None:
             return earlier
-        if fingerprint.cut_in_character_at_row is not None:
-            cut = ParseError(
-                "the file ends inside a character: it is cut short.",
-                row=fingerprint.cut_in_character_at_row,
-            )
-            raise ImportRejected(_("Nothing was imported. %(error)s") % {"error": cut}) from cut
+        unreadable = _unreadable(fingerprint)
+        if unreadable is not None:
+            raise ImportRejected(
+                _("Nothing was imported. %(error)s") % {"error": unreadable}
+            ) from unreadable
         encoding = fingerprint.encoding
         head = fingerprint.head.decode(encoding, errors="replace")
         # Valid UTF-8 decodes without errors; the Windows fallback replaces its few undefined bytes.
@@ -256,6 +342,10 @@ def _load_json(stream: IO[str]) -> Any:
         ) from exc
     except UnicodeDecodeError as exc:
         raise ParseError("the file is not UTF-8 text.", row=1) from exc
+    except RecursionError as exc:
+        raise ParseError("not valid JSON: it is nested too deeply.", row=1) from exc
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise ParseError("not valid JSON: a number in it has too many digits.", row=1) from exc
 
 
 @dataclass

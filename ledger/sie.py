@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
+from billing.export_formats import spreadsheet_safe
 from billing.models import Customer
 from ledger.accounts import BAS_NAMES
 from ledger.models import Voucher
@@ -18,8 +19,10 @@ PROGRAM = ("Integrator", "1.0")
 
 
 def quote(value: str) -> str:
-    """A SIE string: in quotes, with quotes and backslashes escaped and control characters out."""
-    cleaned = "".join(ch for ch in str(value) if ch >= " " and ch != "\x7f")
+    """A SIE string: in quotes, with quotes and backslashes escaped and control characters out;
+    text that a spreadsheet would run as a formula (accountants open these files in Excel too)
+    starts with an apostrophe."""
+    cleaned = spreadsheet_safe("".join(ch for ch in str(value) if ch >= " " and ch != "\x7f"))
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from billing.export_formats import formula_safe
 from billing.models import Customer
 
 # --- Shared admin helpers ----------------------------------------------------------------------
@@ -103,10 +104,16 @@ def hours_text(value: Decimal | None) -> str:
 
 class ImportExportPermissionMixin:
     """django-import-export lets anybody with admin access import unless a setting says
-    otherwise: here importing needs add and change permission, exporting view permission."""
+    otherwise: here importing needs add and change permission, exporting view permission. And
+    what is exported cannot run as a spreadsheet formula (billing/export_formats.py)."""
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)  # type: ignore[attr-defined]
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)  # type: ignore[attr-defined]
+
+    def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
+        # Every export of every format: names from shops must not run as spreadsheet formulas.
+        dataset = super().get_data_for_export(request, queryset, **kwargs)  # type: ignore[misc]
+        return formula_safe(dataset)

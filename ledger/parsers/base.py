@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, TextIO
 
+from ledger.parsers.iso4217 import CURRENCIES
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
@@ -133,7 +135,22 @@ def minor(value: Any, currency: str, *, row: int | str | None, field: str) -> De
     text = str(int(value)) if isinstance(value, float) else str(value).strip()
     if not re.fullmatch(r"[+-]?\d+", text):
         raise ParseError(f"{value!r} is not a whole number of minor units.", row=row, field=field)
-    return Decimal(text).scaleb(-exponent_for(currency, row=row, field=field)).quantize(CENT)
+    number = Decimal(text).scaleb(-exponent_for(currency, row=row, field=field))
+    return _within_limit(number, value, row=row, field=field).quantize(CENT)
+
+
+# The ledger's amounts are DecimalField(max_digits=14, decimal_places=2); no payout comes near.
+MAX_AMOUNT = Decimal("1e12")
+
+
+def _within_limit(number: Decimal, value: Any, *, row: int | str | None, field: str) -> Decimal:
+    """`number`, if it is finite and fits the ledger; checked before any rounding, which would
+    overflow the decimal context on an absurd value such as 1e30."""
+    if not number.is_finite():
+        raise ParseError(f"{value!r} is not an amount.", row=row, field=field)
+    if abs(number) >= MAX_AMOUNT:
+        raise ParseError(f"{value!r} is too large for an amount.", row=row, field=field)
+    return number
 
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
@@ -187,18 +204,15 @@ def major(value: Any, *, row: int | str | None, field: str, decimal_comma: bool 
             number = Decimal(text)
         except InvalidOperation as exc:  # pragma: no cover - the pattern above rules this out
             raise ParseError(f"{value!r} is not an amount.", row=row, field=field) from exc
-    if not number.is_finite():
-        raise ParseError(f"{value!r} is not an amount.", row=row, field=field)
+    number = _within_limit(number, value, row=row, field=field)
     if number != number.quantize(CENT):
         raise ParseError(f"{value!r} has more than two decimals.", row=row, field=field)
-    if abs(number) >= Decimal("1e12"):
-        raise ParseError(f"{value!r} is too large for an amount.", row=row, field=field)
     return number.quantize(CENT)
 
 
 def currency_code(value: Any, *, row: int | str | None, field: str) -> str:
     text = str(value or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", text):
+    if text not in CURRENCIES:
         raise ParseError(f"{value!r} is not a currency code.", row=row, field=field)
     return text
 
@@ -212,7 +226,10 @@ def moment(value: Any, *, row: int | str | None, field: str, tz: datetime.tzinfo
     if value is None or value == "":
         raise ParseError("a date is missing.", row=row, field=field)
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+        try:
+            return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ParseError(f"{value!r} is not a date.", row=row, field=field) from exc
     text = str(value).strip()
     candidates = [text, text.replace("Z", "+00:00"), text.replace("/", "-")]
     for candidate in candidates:

@@ -80,7 +80,15 @@ def _line(
             f"{klarna_type!r} is not a Klarna transaction type.", row=row, field="type"
         )
     kind, direction, is_fee = TYPES[klarna_type]
-    signed = amount if direction == 0 else direction * abs(amount)
+    if direction != 0 and amount < 0:
+        # Flipping it would book the opposite of what the file says without a word.
+        raise ParseError(
+            f"{raw.get('amount')!r} is negative, but Klarna gives a {klarna_type} as a positive "
+            "amount (its type says which way the money goes).",
+            row=row,
+            field="amount",
+        )
+    signed = amount if direction == 0 else direction * amount
     gross, fee = (ZERO, -signed) if is_fee else (signed, ZERO)
     occurred = raw.get("capture_date") or raw.get("sale_date")
     return ParsedLine(

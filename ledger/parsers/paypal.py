@@ -109,6 +109,13 @@ class PayPalJson(Parser):
         start, end = document.get("start_date"), document.get("end_date")
         for currency, members in lines.items():
             days = [m.occurred_at.date() for m in members if m.occurred_at]
+            if not days and not (start and end):
+                raise ParseError(
+                    f"no {currency} transaction has a date and the file states no period "
+                    "(start_date, end_date): the statement's period cannot be told.",
+                    row=members[0].row,
+                    field="transaction_initiation_date",
+                )
             # The search period as PayPal wrote it (its dates, not ours).
             first = (
                 day(str(start)[:10], row="start_date", field="start_date") if start else min(days)

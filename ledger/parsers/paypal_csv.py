@@ -224,7 +224,7 @@ class PayPalCsv(Parser):
             a, b, c = _date_parts(value, row=row, field=field)
             year = c if c > 99 else 2000 + c
             return datetime.date(year, b, a) if formats.day_first else datetime.date(year, a, b)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise ParseError(f"{value!r} is not a date.", row=row, field=field) from exc
 
     def _line(self, record, row, columns, formats: _Formats) -> ParsedLine | None:
@@ -273,7 +273,7 @@ class PayPalCsv(Parser):
             moment_ = datetime.datetime.combine(
                 when, datetime.time(hour, minute, rest[0] if rest else 0)
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             moment_ = datetime.datetime.combine(when, datetime.time(12, 0))
         zone_name = (record.get(columns.get("timezone", "")) or "").strip()
         try:

@@ -59,12 +59,13 @@ class ShopifyPaymentsJson(Parser):
         return isinstance(document.get("payout"), dict) and "summary" in document["payout"]
 
     def parse_document(self, document: dict[str, Any]) -> Iterator[Parsed]:
-        payouts = list(document.get("payouts") or [])
-        if isinstance(document.get("payout"), dict):
-            payouts.append(document["payout"])
+        payouts = document.get("payouts") or []
         transactions = document.get("transactions") or []
         if not isinstance(payouts, list) or not isinstance(transactions, list):
             raise ParseError("should be lists.", row="payouts/transactions")
+        payouts = list(payouts)
+        if isinstance(document.get("payout"), dict):
+            payouts.append(document["payout"])
         grouped: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         for i, item in enumerate(transactions):
             where = f"transactions[{i}]"

@@ -27,6 +27,7 @@ from ledger.parsers.base import (
     currency_code,
     day,
     delimiter_of,
+    dig,
     first_line,
     header_names,
     major,
@@ -178,12 +179,7 @@ class StripeJson(Parser):
             occurred_at=moment(item["created"], row=where, field="created")
             if item.get("created")
             else None,
-            country=text(
-                (source_object.get("billing_details") or {}).get("address", {}).get("country")
-                if isinstance(source_object.get("billing_details"), dict)
-                else "",
-                2,
-            ).upper(),
+            country=text(dig(source_object, "billing_details", "address", "country"), 2).upper(),
         )
 
 

@@ -9,8 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def test_it_loads_the_five_packages_exactly_as_the_product_sheet():
     rows = {
-        p.code: (p.monthly_fee, p.installation_fee, p.order_quota)
-        for p in Package.objects.all()
+        p.code: (p.monthly_fee, p.installation_fee, p.order_quota) for p in Package.objects.all()
     }
     assert rows == {
         "100": (Decimal("295"), Decimal("2200"), 100),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ledger.importing import max_bytes
 from ledger.parsers import PROVIDERS
 from ledger.services import ImportRejected, payout_import
 from shops.models import Connection
@@ -39,7 +40,8 @@ class Command(BaseCommand):
         except Connection.DoesNotExist as exc:
             raise CommandError(f"There is no connection {options['connection']}.") from exc
         if options["file"] == "-":
-            source, name = sys.stdin.buffer.read(), "stdin"
+            # One byte past the limit is enough for payout_import to refuse a file too large.
+            source, name = sys.stdin.buffer.read(max_bytes() + 1), "stdin"
         else:
             path = Path(options["file"])
             if not path.is_file():
