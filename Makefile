@@ -1,4 +1,4 @@
-# Everything a new machine needs is `make demo` and `make test` (Python 3.10+ as python3).
+# Everything a new machine needs is `make demo` and `make test` (Python 3.11+ as python3).
 # The virtualenv lives in .venv and is reinstalled only when a requirements file changes.
 
 SHELL := /bin/bash
@@ -29,8 +29,8 @@ help:
 	@echo "make fuzz    atheris on the settlement parsers and webhook checks (FUZZ_RUNS=$(FUZZ_RUNS) each)"
 
 $(PY):
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-		|| { echo "Django 5.2 needs Python 3.10 or newer; set PYTHON=python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "We build and test on Python 3.11 or newer; set PYTHON=python3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
