@@ -257,3 +257,25 @@ def test_partial_eur_refunds_count_against_the_invoice_in_eur(sandbox, eur_shop_
     _eur_refund(eur_shop_order, "R-3", "1.00")
     (reason,) = failures(run_payouts(eur_shop_order, fetch=False))
     assert "more than what remains to credit (0.00)" in reason
+
+
+def test_a_refund_in_eur_of_a_sek_invoice_is_refused_not_compared(sandbox, sandbox_server):
+    """A payment or credit is made in the invoice's currency: 30.00 EUR is never booked as
+    30.00 SEK."""
+    clearing_bank_account(sandbox_server, TENANT)
+    integration = gateway_setup(sandbox, "klarna", TENANT, flow="basic")
+    shop = factories.connection(integration.customer, "jetshop", name="Butiken")
+    webshop = factories.integration(integration.customer, integration.erp, [shop], name="Butik")
+    erp = client_for(integration.erp)
+    customer = webshop_customer(erp, "W-SEK-1")
+    rows = (("T-KVARN", 25, 1, "100.00"),)
+    invoice = webshop_invoice(erp, customer.id, f"WEB-{shop.pk}-9201", rows)
+    factories.order_link(webshop, shop, "9201", target_id=invoice.id)
+    refund_payout(integration, "R-9", "9201", "30.00", currency="EUR", exchange_rate=PAYOUT_RATE)
+
+    (reason,) = failures(run_payouts(integration, fetch=False))
+
+    said = f"Invoice {invoice.invoice_number} is in SEK, but Klarna settled order 9201 in EUR"
+    assert said in reason
+    assert [i["Id"] for i in _company(sandbox)["customerinvoices"]] == [invoice.id]
+    assert _company(sandbox)["payments"] == []
