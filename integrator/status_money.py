@@ -57,6 +57,15 @@ class MonthTotal:
     count: int
 
 
+@dataclass(frozen=True)
+class CurrencyMonths:
+    """Net paid out per month in one currency: a chart of its own, never added to another."""
+
+    currency: str
+    payouts: int  # over the chart's months
+    months: list[MonthTotal]
+
+
 @dataclass
 class PayoutDays:
     """Payouts per day and currency over the chart's months: one query serves the per-day
@@ -80,8 +89,7 @@ class PayoutSummary:
     discrepancies: int
     unmatched_lines: int
     latest: list[PayoutRow]
-    currency: str | None
-    months: list[MonthTotal]
+    by_currency: list[CurrencyMonths]  # the currency with most payouts first
 
     @property
     def any(self) -> bool:
@@ -133,16 +141,6 @@ def payout_summary(
                 words=words,
             )
         )
-    by_currency: dict[str, int] = defaultdict(int)
-    for _day, currency, n, _net in per_day.rows:
-        by_currency[currency] += n
-    currency = max(by_currency, key=by_currency.__getitem__) if by_currency else None
-    totals: dict[datetime.date, tuple[Decimal, int]] = defaultdict(lambda: (ZERO, 0))
-    for day, row_currency, n, net in per_day.rows:
-        if row_currency == currency:
-            sum_net, count = totals[day.replace(day=1)]
-            totals[day.replace(day=1)] = (sum_net + net, count + n)
-    months = [add_months(per_day.first, n) for n in range(CHART_MONTHS)]
     return PayoutSummary(
         recent=counts["recent"],
         reconciled=counts["reconciled"],
@@ -150,9 +148,28 @@ def payout_summary(
         discrepancies=counts["discrepancies"],
         unmatched_lines=unmatched,
         latest=latest,
-        currency=currency,
-        months=[MonthTotal(m, *totals.get(m, (ZERO, 0))) for m in months],
+        by_currency=months_by_currency(per_day),
     )
+
+
+def months_by_currency(per_day: PayoutDays) -> list[CurrencyMonths]:
+    """Net and count per month of each currency, the one with most payouts first."""
+    totals: dict[str, dict[datetime.date, tuple[Decimal, int]]] = defaultdict(
+        lambda: defaultdict(lambda: (ZERO, 0))
+    )
+    for day, currency, n, net in per_day.rows:
+        sum_net, count = totals[currency][day.replace(day=1)]
+        totals[currency][day.replace(day=1)] = (sum_net + net, count + n)
+    months = [add_months(per_day.first, n) for n in range(CHART_MONTHS)]
+    found = [
+        CurrencyMonths(
+            currency=currency,
+            payouts=sum(n for _net, n in per_month.values()),
+            months=[MonthTotal(m, *per_month.get(m, (ZERO, 0))) for m in months],
+        )
+        for currency, per_month in totals.items()
+    ]
+    return sorted(found, key=lambda c: (-c.payouts, c.currency))
 
 
 # --- Service hours ------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""A picture of payout totals over time, as server-rendered SVG (no script, nothing external):
-one bar per week of net paid out, money in above the line, money out below it."""
+"""Pictures of payout totals over time, as server-rendered SVG (no script, nothing external):
+one small chart per currency, most payouts first, one bar per week of net paid out, money in
+above the line, money out below it. Amounts in different currencies are never added up."""
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
@@ -16,30 +19,29 @@ from django.utils.translation import gettext as _
 WEEKS = 26
 
 
-def weekly_totals(
-    payouts: QuerySet, weeks: int = WEEKS
-) -> tuple[str, list[tuple[datetime.date, Decimal]]]:
-    """The most common currency among the payouts, and its net per week (the last `weeks`)."""
-    currencies = (
-        payouts.order_by()
-        .values("currency")
-        .annotate(n=Count("pk"))
-        .order_by("-n")
-        .values_list("currency", flat=True)
-    )
-    currency = next(iter(currencies), "")
-    if not currency:
-        return "", []
+@dataclass(frozen=True)
+class WeeklyTotals:
+    currency: str
+    payouts: int  # how many payouts in this currency, all weeks
+    points: list[tuple[datetime.date, Decimal]]  # net per week, oldest first, the last weeks
+
+
+def weekly_totals(payouts: QuerySet, weeks: int = WEEKS) -> list[WeeklyTotals]:
+    """Net per week of each currency among the payouts (its last `weeks` weeks with payouts),
+    the currency with most payouts first; one grouped query whatever the number of currencies."""
     rows = (
-        payouts.filter(currency=currency)
-        .order_by()
+        payouts.order_by()
         .annotate(week=TruncWeek("payout_date"))
-        .values("week")
-        .annotate(total=Sum("net"))
-        .order_by("-week")[:weeks]
+        .values("currency", "week")
+        .annotate(total=Sum("net"), n=Count("pk"))
     )
-    points = sorted((_as_date(r["week"]), r["total"] or Decimal(0)) for r in rows)
-    return currency, points
+    per_week: dict[str, list[tuple[datetime.date, Decimal]]] = defaultdict(list)
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        per_week[row["currency"]].append((_as_date(row["week"]), row["total"] or Decimal(0)))
+        counts[row["currency"]] += row["n"]
+    order = sorted(counts, key=lambda currency: (-counts[currency], currency))
+    return [WeeklyTotals(c, counts[c], sorted(per_week[c])[-weeks:]) for c in order]
 
 
 def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
@@ -50,8 +52,8 @@ def svg(
     currency: str,
     points: list[tuple[datetime.date, Decimal]],
     *,
-    width: int = 760,
-    height: int = 180,
+    width: int = 480,
+    height: int = 170,
 ) -> SafeString:
     if not points:
         return mark_safe("")

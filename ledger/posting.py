@@ -7,10 +7,13 @@ voucher); what that booked is then written to Visma, in this order:
    the webshop integration made by the order link's YourReference (`WEB-<shop>-<order>`);
 2. per payout line and order (an Allocation), the payment of a sale into the Visma bank account
    whose ledger account is the gateway's clearing account (1686), on the payout date; the invoice
-   is read first, and a RemainingAmount already lower than our earlier payments explain means an
-   earlier attempt got through. A refund or chargeback becomes a credit invoice, settled at
-   once by a negative payment from the same clearing account (read first: RemainingAmount 0
-   means it is settled), so the customer ledger keeps nothing open for it;
+   is read first, and a remaining amount already lower than our earlier payments explain means
+   an earlier attempt got through. A refund or chargeback becomes a credit invoice, settled at
+   once by a negative payment from the same clearing account (read first: nothing remaining
+   means it is settled), so the customer ledger keeps nothing open for it. Every amount compared
+   with a payout line is the invoice's in its own currency (RemainingAmountInvoiceCurrency, the
+   currency of PaymentAmount), never Visma's SEK RemainingAmount; a line in another currency
+   than its invoice is refused, not converted;
 3. the payout's voucher (fees, reverse-charge VAT, exchange differences, the transfer to the
    bank), found first by its text, which starts with the payout reference, on its date.
 
@@ -106,6 +109,7 @@ class PayoutPoster:
         key = f"{item.order_reference} #{line.line_no}"[:100]
         try:
             invoice = self._invoice(item)
+            self._same_currency(line, invoice, item.order_reference)
             if line.type in PAYING:
                 remote_id, message = self._pay(allocation, invoice)
                 object_type = "payment"
@@ -160,6 +164,26 @@ class PayoutPoster:
         LedgerItem.objects.filter(pk=item.pk).update(state=BOOKED, remote_id=invoice.id)
         self.invoices[item.pk] = invoice
         return invoice
+
+    def _same_currency(self, line: PayoutLine, invoice: ErpInvoice, order: str) -> None:
+        """A payment or credit is made in the invoice's currency: a line in another one would
+        be compared and paid as if it were that currency."""
+        if line.currency and line.currency.upper() != invoice.currency:
+            raise NotBookable(
+                _(
+                    "Invoice %(number)s is in %(invoice_currency)s, but %(gateway)s settled order "
+                    "%(order)s in %(currency)s. A payment is booked in the invoice's currency and "
+                    "we do not convert it: book it by hand in Visma eEkonomi, then mark the line "
+                    "handled."
+                )
+                % {
+                    "number": invoice.invoice_number,
+                    "invoice_currency": invoice.currency,
+                    "gateway": self.connection.get_platform_display(),
+                    "order": order,
+                    "currency": line.currency.upper(),
+                }
+            )
 
     def _bank_account(self) -> str:
         if not self.bank_account_id:

@@ -100,7 +100,8 @@ class BasicCredits:
         credited_before, taken = ZERO, defaultdict(lambda: ZERO)
         for credit_id in earlier:
             document = self._document(credit_id)
-            credited_before -= Decimal(str(document.get("TotalAmount") or 0))
+            # In the invoice's currency, as the refund is: TotalAmount would be SEK.
+            credited_before -= Decimal(str(document.get("TotalAmountInvoiceCurrency") or 0))
             for row in document.get("Rows") or []:
                 if not row.get("IsTextRow"):
                     taken[_Row(row, ZERO).key] -= Decimal(str(row.get("Quantity") or 0))

@@ -247,8 +247,9 @@ def _changed_invoices(erp: Any, since: datetime.datetime) -> list[InvoiceState]:
             modified_at=parse_time(row.get("ModifiedUtc")),
             invoice_number=str(row.get("InvoiceNumber") or ""),
             your_reference=str(row.get("YourReference") or ""),
-            total_amount=Decimal(str(row.get("TotalAmount") or 0)),
-            remaining_amount=Decimal(str(row.get("RemainingAmount") or 0)),
+            # In the invoice's currency: "paid" is nothing left of what the buyer owes.
+            total_amount=Decimal(str(row.get("TotalAmountInvoiceCurrency") or 0)),
+            remaining_amount=Decimal(str(row.get("RemainingAmountInvoiceCurrency") or 0)),
             is_credit=bool(row.get("IsCreditInvoice")),
         )
         for row in erp.iter_all("/v2/customerinvoices", wanted)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import last_of_month
 from billing.quota import QuotaUsage
-from integrator.status_money import PayoutSummary
+from integrator.status_money import CurrencyMonths
 
 register = template.Library()
 
@@ -120,9 +120,10 @@ def _money(value: Decimal) -> str:
     return number_format(value, 2, force_grouping=True)
 
 
-def payout_svg(summary: PayoutSummary, *, label_id: str = "payout-chart") -> SafeString:
-    """Net paid out per month, in the currency most payouts are in, one bar per month."""
-    months = summary.months
+def payout_svg(totals: CurrencyMonths, *, label_id: str = "") -> SafeString:
+    """Net paid out per month in one currency, one bar per month."""
+    label_id = label_id or f"payout-chart-{totals.currency.lower()}"
+    months = totals.months
     top = float(max([m.net for m in months] + [Decimal(1)])) * 1.1
     step = (WIDTH - LEFT - RIGHT) / max(len(months), 1)
     body = _axis(top)
@@ -138,7 +139,7 @@ def payout_svg(summary: PayoutSummary, *, label_id: str = "payout-chart") -> Saf
             f'<text x="{x + step / 2:.1f}" y="{HEIGHT - 8}" font-size="9" '
             f'text-anchor="middle">{escape(date_format(month.month, "M"))}</text>'
         )
-    currency = summary.currency or ""
+    currency = totals.currency
     title = _("Paid out per month (%(currency)s)") % {"currency": currency}
     desc = "; ".join(f"{date_format(m.month, 'F Y')}: {_money(m.net)} {currency}" for m in months)
     return _svg(label_id, title, desc, body)
@@ -150,8 +151,8 @@ def quota_chart(usage: QuotaUsage) -> SafeString:
 
 
 @register.simple_tag
-def payout_chart(summary: PayoutSummary) -> SafeString:
-    return payout_svg(summary)
+def payout_chart(totals: CurrencyMonths) -> SafeString:
+    return payout_svg(totals)
 
 
 @register.filter

@@ -191,8 +191,10 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:
-            currency, points = charts.weekly_totals(context["cl"].queryset)
-            context["payout_chart"] = charts.svg(currency, points)
+            context["payout_charts"] = [
+                charts.svg(totals.currency, totals.points)
+                for totals in charts.weekly_totals(context["cl"].queryset)
+            ]
             context["can_import"] = self.has_reconcile_permission(request)
         return response
 

@@ -97,12 +97,23 @@ class ErpInvoiceDraft:
 
 @dataclass(frozen=True)
 class ErpInvoice:
+    """A customer invoice. Visma gives its amounts twice: in the invoice's own currency, which
+    the buyer owes and payments and credits are made in (`PaymentAmount` is in it), and in the
+    company's home currency (SEK) at the invoice's rate, which the bookkeeping holds. Anything
+    compared with a payout line or a payment uses the first; a SEK invoice has both equal."""
+
     id: str
     invoice_number: str
     your_reference: str
     customer_id: str
-    total_amount: Decimal
-    remaining_amount: Decimal
+    total_amount: Decimal  # in `currency` (TotalAmountInvoiceCurrency)
+    remaining_amount: Decimal  # in `currency` (RemainingAmountInvoiceCurrency)
+    vat_amount: Decimal  # in `currency` (TotalVatAmountInvoiceCurrency)
+    currency: str  # CurrencyCode
+    currency_rate: Decimal  # home currency per unit of `currency` (CurrencyRate); 1 for SEK
+    home_total_amount: Decimal  # in the company's currency (TotalAmount)
+    home_remaining_amount: Decimal  # (RemainingAmount)
+    home_vat_amount: Decimal  # (TotalVatAmount)
 
 
 @dataclass(frozen=True)

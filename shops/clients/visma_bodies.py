@@ -453,13 +453,21 @@ def to_draft(data: dict) -> ErpInvoiceDraft:
 
 
 def to_invoice(data: dict) -> ErpInvoice:
+    # TotalAmount, RemainingAmount and TotalVatAmount are in the company's currency;
+    # the *InvoiceCurrency ones in the invoice's CurrencyCode (CustomerInvoiceApi).
     return ErpInvoice(
         id=str(data["Id"]),
         invoice_number=str(data.get("InvoiceNumber") or ""),
         your_reference=data.get("YourReference") or "",
         customer_id=str(data.get("CustomerId") or ""),
-        total_amount=decimal(data.get("TotalAmount")),
-        remaining_amount=decimal(data.get("RemainingAmount")),
+        total_amount=decimal(data.get("TotalAmountInvoiceCurrency")),
+        remaining_amount=decimal(data.get("RemainingAmountInvoiceCurrency")),
+        vat_amount=decimal(data.get("TotalVatAmountInvoiceCurrency")),
+        currency=str(data.get("CurrencyCode") or "SEK").upper(),
+        currency_rate=Decimal(str(data.get("CurrencyRate") or 1)),
+        home_total_amount=decimal(data.get("TotalAmount")),
+        home_remaining_amount=decimal(data.get("RemainingAmount")),
+        home_vat_amount=decimal(data.get("TotalVatAmount")),
     )
 
 

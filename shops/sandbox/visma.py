@@ -23,7 +23,15 @@ Test hooks (POST /_sandbox/visma/<action>, body {"company": tenant, …}):
 - orders {"YourReference" | "Id", "Status", "ShippedDateTime"?, "DeliveryMethodName"?}: the
   merchant moves an order on and says how it was sent;
 - salesprices {"list": name, "prices": [{"Number", "NetPrice"}]}: the merchant sets prices on a
-  sales price list (NetPrice null takes the article off the list).
+  sales price list (NetPrice null takes the article off the list);
+- currencyrates {"rates": {"EUR": "11.50"}}: Visma's automatic rate (SEK per unit) that new
+  invoices in that currency get (visma_store.CURRENCY_RATES until changed).
+
+Invoices in another currency than SEK carry their amounts twice, as Visma does: TotalAmount,
+TotalVatAmount and RemainingAmount in SEK (the invoice's amount × CurrencyRate, to the öre) and
+the *InvoiceCurrency ones in its CurrencyCode. A payment's PaymentAmount is in the invoice's
+currency and lowers both remaining amounts (SEK at the invoice's rate, to nothing with the last
+payment); its DomesticPaymentAmount minus that is the exchange difference Visma books.
 
 Sales price lists (Pro), cost centres and notes: GET /v2/salespricelists[/{id}],
 /v2/salespricelists/prices[/{listId}[/{articleId}]] (403 for a company that is not Pro),
@@ -391,6 +399,7 @@ class VismaSandbox:
             "orders",
             "company",
             "salesprices",
+            "currencyrates",
         ):
             return Response(404, {"error": f"No sandbox action {action!r} for visma"})
         with state.lock:
@@ -413,6 +422,12 @@ class VismaSandbox:
                 return Response(200, company.settings)
             if action == "salesprices":
                 return sales.merchant_prices(company, body)
+            if action == "currencyrates":  # {"company", "rates": {"EUR": "11.50"}}: Visma's rate
+                rates = body.get("rates") or {}
+                company.currency_rates.update(
+                    {str(k).upper(): Decimal(str(v)) for k, v in rates.items()}
+                )
+                return Response(200, company.currency_rates)
             order = company.find("orders", str(body.get("Id") or "")) or next(
                 iter(
                     company.data["orders"].lookup(

@@ -250,7 +250,15 @@ def _head_problems(
         problems = [("CustomerId", "The customer does not exist.")]
     if body.get("RotReducedInvoicingType") not in (None, 0, 1, 2):
         problems.append(("RotReducedInvoicingType", "RotReducedInvoicingType must be 0, 1 or 2."))
+    currency = str(body.get("CurrencyCode") or (customer or {}).get("CurrencyCode") or "SEK")
+    if company.currency_rate(currency) is None:
+        problems.append(("CurrencyCode", f"There is no currency rate for {currency}."))
     return problems, customer
+
+
+def _in_home_currency(amount: Decimal, rate: Decimal) -> Decimal:
+    """What an amount in the invoice's currency is in the company's (SEK), to the öre."""
+    return _money(amount * rate)
 
 
 # --- invoice drafts and invoices ---------------------------------------------------------------
@@ -264,6 +272,8 @@ def create_draft(body: Any, company: Company, state: SandboxState) -> Response:
     problems.extend(row_problems)
     if problems or customer is None:
         return validation_error(problems)
+    currency = str(customer.get("CurrencyCode") or "SEK").upper()
+    rate = company.currency_rate(currency) or Decimal(1)
     draft = company.data["customerinvoicedrafts"].add(
         {
             **body,
@@ -272,13 +282,14 @@ def create_draft(body: Any, company: Company, state: SandboxState) -> Response:
             "IsCreditInvoice": bool(body.get("IsCreditInvoice", False)),
             "Rows": rows,
             "CustomerNumber": customer["CustomerNumber"],
-            "InvoiceCurrencyCode": customer.get("CurrencyCode") or "SEK",
+            "InvoiceCurrencyCode": currency,
             "IncludesVat": False,
+            # A draft's totals are in its currency; the base currency ones in the company's.
             "TotalAmount": net + vat,
             "TotalVatAmount": vat,
             "TotalRoundings": Decimal("0.00"),
-            "TotalAmountBaseCurrency": net + vat,
-            "TotalVatAmountBaseCurrency": vat,
+            "TotalAmountBaseCurrency": _in_home_currency(net + vat, rate),
+            "TotalVatAmountBaseCurrency": _in_home_currency(vat, rate),
         }
     )
     company.create_calls["customerinvoicedrafts"][
@@ -295,6 +306,10 @@ def _invoice_from(
     invoice_date = datetime.date.fromisoformat(
         str(source.get("InvoiceDate") or source.get("OrderDate") or now_utc())[:10]
     )
+    currency = str(source.get("InvoiceCurrencyCode") or source.get("CurrencyCode") or "SEK").upper()
+    # `total` and `vat` are in the invoice's currency (its rows are priced in it); Visma's
+    # TotalAmount, TotalVatAmount and RemainingAmount are in SEK at the invoice's rate.
+    rate = company.currency_rate(currency) or Decimal(1)
     invoice = {key: source.get(key) for key in COPIED_TO_INVOICE}
     invoice.update(
         {
@@ -302,18 +317,17 @@ def _invoice_from(
             "InvoiceNumber": company.next_invoice_number,
             "InvoiceDate": invoice_date.isoformat(),
             "DueDate": (invoice_date + datetime.timedelta(days=days)).isoformat(),
-            "CurrencyCode": source.get("InvoiceCurrencyCode")
-            or source.get("CurrencyCode")
-            or "SEK",
+            "CurrencyCode": currency,
+            "CurrencyRate": rate,
             "CustomerNumber": customer.get("CustomerNumber", ""),
             "IsCreditInvoice": bool(source.get("IsCreditInvoice")),
             "IncludesVat": False,
-            "TotalAmount": total,
-            "TotalVatAmount": vat,
+            "TotalAmount": _in_home_currency(total, rate),
+            "TotalVatAmount": _in_home_currency(vat, rate),
             "TotalRoundings": Decimal("0.00"),
             "TotalAmountInvoiceCurrency": total,
             "TotalVatAmountInvoiceCurrency": vat,
-            "RemainingAmount": total,
+            "RemainingAmount": _in_home_currency(total, rate),
             "RemainingAmountInvoiceCurrency": total,
             "TermsOfPaymentId": customer.get("TermsOfPaymentId"),
             "CustomerEmail": customer.get("EmailAddress", ""),
@@ -368,8 +382,10 @@ def pay_invoice(invoice_id: str, body: Any, company: Company, state: SandboxStat
     refused = _period_problem(company, paid_on, "PaymentDate")
     if refused:
         return refused
+    # PaymentAmount is in the invoice's currency; DomesticPaymentAmount is what the payment was
+    # worth in SEK where it landed (a non-domestic invoice paid into a SEK account).
     amount = Decimal(str(body["PaymentAmount"]))
-    remaining = Decimal(str(invoice["RemainingAmount"]))
+    remaining = Decimal(str(invoice["RemainingAmountInvoiceCurrency"]))
     if invoice.get("IsCreditInvoice"):
         if amount >= 0 or amount < remaining:
             return credit_payment_refused(remaining)
@@ -378,9 +394,23 @@ def pay_invoice(invoice_id: str, body: Any, company: Company, state: SandboxStat
             [("PaymentAmount", f"PaymentAmount must be between 0 and the remaining {remaining}.")],
             CANNOT_BE_CREATED_OR_UPDATED,
         )
-    invoice["RemainingAmount"] = invoice["RemainingAmountInvoiceCurrency"] = remaining - amount
+    rate = Decimal(str(invoice.get("CurrencyRate") or 1))
+    home_remaining = Decimal(str(invoice["RemainingAmount"]))
+    # The receivable falls at the invoice's own rate, and to nothing with the last payment (no
+    # öre of rounding left open); what the payment was worth otherwise is Visma's exchange
+    # difference (3960/7960), which it books itself.
+    home_paid = home_remaining if amount == remaining else _in_home_currency(amount, rate)
+    domestic = body.get("DomesticPaymentAmount")
+    domestic_paid = home_paid if domestic is None else Decimal(str(domestic))
+    invoice["RemainingAmountInvoiceCurrency"] = remaining - amount
+    invoice["RemainingAmount"] = home_remaining - home_paid
     invoice["ModifiedUtc"] = now_utc()
-    payment = {**body, "PaymentAmount": amount, "_InvoiceId": invoice["Id"]}
+    payment = {
+        **body,
+        "PaymentAmount": amount,
+        "_InvoiceId": invoice["Id"],
+        "_ExchangeDifference": domestic_paid - home_paid,  # gain positive, loss negative
+    }
     company.payments.append(payment)
     company.create_calls["payments"][str(invoice["InvoiceNumber"])] += 1
     return Response(200, {k: v for k, v in payment.items() if not k.startswith("_")})

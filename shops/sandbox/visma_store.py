@@ -9,6 +9,7 @@ import datetime
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from shops.sandbox import demo_data
@@ -26,6 +27,16 @@ KEY_FIELDS = {
     "customerinvoicedrafts": ("YourReference",),
     "customerinvoices": ("YourReference",),
     "orders": ("YourReference",),
+}
+HOME_CURRENCY = "SEK"
+# Visma's automatic rate (SEK per unit) for an invoice in another currency: fixed here so tests
+# can compute what Visma will show; POST /_sandbox/visma/currencyrates changes one company's.
+CURRENCY_RATES = {
+    "EUR": Decimal("11.2350"),
+    "USD": Decimal("10.4120"),
+    "NOK": Decimal("0.9860"),
+    "DKK": Decimal("1.5060"),
+    "GBP": Decimal("13.1840"),
 }
 _EQUALS = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$")
 
@@ -109,6 +120,9 @@ class Company:
         default_factory=lambda: defaultdict(Counter)
     )
     token_requests: Counter[str] = dataclasses.field(default_factory=Counter)
+    currency_rates: dict[str, Decimal] = dataclasses.field(
+        default_factory=lambda: dict(CURRENCY_RATES)
+    )
     throttled: int = 0
     next_invoice_number: int = 10001
     next_order_number: int = 1
@@ -150,6 +164,12 @@ class Company:
     def find(self, collection: str, object_id: str) -> dict[str, Any] | None:
         return self.data[collection].find(object_id)
 
+    def currency_rate(self, currency: str) -> Decimal | None:
+        """SEK per unit of `currency` today; None for a currency Visma has no rate of."""
+        if currency.upper() == HOME_CURRENCY:
+            return Decimal(1)
+        return self.currency_rates.get(currency.upper())
+
     def has_module(self, module: str) -> bool:
         return module in (self.settings.get("ActivatedModules") or [])
 
@@ -184,6 +204,7 @@ class Company:
             "token_requests": dict(self.token_requests),
             "throttled": self.throttled,
             "settings": self.settings,
+            "currency_rates": self.currency_rates,
         }
 
 

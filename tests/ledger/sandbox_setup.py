@@ -3,14 +3,25 @@ gateway of one demo tenant, and a "payouts" job to run through the engine like t
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from integrator import services as engine
 from integrator.models import Integration, SyncJob
+from ledger import services
 from ledger.accounts import AccountPlan
-from shops.clients.types import Address, ErpCustomer, NewErpCustomer
+from ledger.models import Payout, PayoutLine
+from shops.clients.types import (
+    Address,
+    ErpCustomer,
+    ErpInvoice,
+    NewErpArticle,
+    NewErpCustomer,
+    NewInvoiceDraft,
+    NewInvoiceRow,
+)
 from shops.sandbox.demo_data import demo_connection_any
 from tests import factories
 
@@ -80,8 +91,9 @@ def failures(job: SyncJob) -> list[str]:
 BUYER_ADDRESS = Address("Elsa Nyström", "Gatan 1", "", "11122", "Stockholm", "SE")
 
 
-def webshop_customer(erp: Any, number: str = "W-1") -> ErpCustomer:
-    """The private buyer a webshop integration invoiced in Visma (Basic/Pay tests)."""
+def webshop_customer(erp: Any, number: str = "W-1", currency: str = "SEK") -> ErpCustomer:
+    """The private buyer a webshop integration invoiced in Visma (Basic/Pay tests); Visma
+    invoices a customer in its currency."""
     return erp.create_customer(
         NewErpCustomer(
             customer_number=number,
@@ -93,10 +105,87 @@ def webshop_customer(erp: Any, number: str = "W-1") -> ErpCustomer:
             vat_number="",
             invoice_address=BUYER_ADDRESS,
             delivery_address=None,
-            currency="SEK",
+            currency=currency,
             terms_of_payment_id=erp.default_terms_of_payment_id(),
         )
     )
+
+
+def webshop_invoice(
+    erp: Any, customer_id: str, key: str, rows: tuple[tuple[str, int, int, str], ...]
+) -> ErpInvoice:
+    """The invoice the webshop integration made in Visma under YourReference `key`, in the
+    customer's currency; rows are (article number, VAT rate, quantity, unit price excl. VAT),
+    each article created."""
+    unit_id = next(u.id for u in erp.units())
+    invoice_rows = []
+    for number, rate, quantity, price in rows:
+        article = erp.create_article(
+            NewErpArticle(
+                number=number,
+                name=number,
+                unit_price=Decimal(price),
+                coding_id=erp.coding_for_vat_rate(Decimal(rate)).id,
+                unit_id=unit_id,
+            )
+        )
+        invoice_rows.append(
+            NewInvoiceRow(
+                article_id=article.id,
+                text=number,
+                quantity=Decimal(quantity),
+                unit_price=Decimal(price),
+                discount_percent=Decimal(0),
+            )
+        )
+    draft = erp.create_invoice_draft(
+        NewInvoiceDraft(
+            customer_id=customer_id,
+            your_reference=key,
+            customer_is_private_person=True,
+            invoice_address=BUYER_ADDRESS,
+            delivery_address=None,
+            invoice_date=datetime.date(2026, 11, 2),
+            rows=invoice_rows,
+        )
+    )
+    return erp.convert_invoice_draft(draft.id)
+
+
+def refund_payout(
+    integration: Integration,
+    reference: str,
+    order: str,
+    *refunds: str,
+    currency: str = "SEK",
+    exchange_rate: Decimal | None = None,
+) -> Payout:
+    """A payout from the gateway, matched: a released reserve of 1000.00 and refunds of
+    `order` (a Basic/Pay order the webshop invoiced)."""
+    gross = [Decimal("1000.00")] + [-Decimal(r) for r in refunds]
+    payout = Payout.objects.create(
+        connection=integration.gateway,
+        reference=reference,
+        payout_date=datetime.date(2026, 11, 10),
+        currency=currency,
+        exchange_rate=exchange_rate,
+        gross=sum(gross),
+        net=sum(gross),
+    )
+    for n, amount in enumerate(gross, start=1):
+        PayoutLine.objects.create(
+            payout=payout,
+            line_no=n,
+            type="reserve_release" if n == 1 else "refund",
+            order_reference="" if n == 1 else order,
+            transaction_id=f"{reference}-{n}",
+            currency=currency,
+            gross=amount,
+            net=amount,
+            raw={},
+        )
+    services.payout_match(payout=payout)
+    return payout
 
 
 def paid_by_rate(rows: list[dict[str, Any]]) -> dict[Decimal, Decimal]:

@@ -5,25 +5,23 @@ all, and every credit settled in Visma's customer ledger (RemainingAmount 0)."""
 
 from __future__ import annotations
 
-import datetime
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
 from integrator.models import SyncJob
-from ledger import services
-from ledger.models import Allocation, Payout, PayoutLine
+from ledger.models import Allocation, Payout
 from shops.clients.registry import client_for
-from shops.clients.types import NewErpArticle, NewInvoiceDraft, NewInvoiceRow
 from tests import factories
 from tests.ledger.sandbox_setup import (
-    BUYER_ADDRESS,
     clearing_bank_account,
     failures,
     gateway_setup,
+    refund_payout,
     run_payouts,
     webshop_customer,
+    webshop_invoice,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,70 +51,14 @@ def shop_order(sandbox, sandbox_server):
     webshop = factories.integration(merchant, integration.erp, [shop], name="Butik → Visma")
     erp = client_for(integration.erp)
     customer = webshop_customer(erp, "W-9001")
-    unit_id = next(u.id for u in erp.units())
-    rows = []
-    for number, rate, quantity, price in ORDER_ROWS:
-        article = erp.create_article(
-            NewErpArticle(
-                number=number,
-                name=number,
-                unit_price=Decimal(price),
-                coding_id=erp.coding_for_vat_rate(Decimal(rate)).id,
-                unit_id=unit_id,
-            )
-        )
-        rows.append(
-            NewInvoiceRow(
-                article_id=article.id,
-                text=number,
-                quantity=Decimal(quantity),
-                unit_price=Decimal(price),
-                discount_percent=Decimal(0),
-            )
-        )
-    key = f"WEB-{shop.pk}-9001"
-    draft = erp.create_invoice_draft(
-        NewInvoiceDraft(
-            customer_id=customer.id,
-            your_reference=key,
-            customer_is_private_person=True,
-            invoice_address=BUYER_ADDRESS,
-            delivery_address=None,
-            invoice_date=datetime.date(2026, 11, 2),
-            rows=rows,
-        )
-    )
-    invoice = erp.convert_invoice_draft(draft.id)
+    invoice = webshop_invoice(erp, customer.id, f"WEB-{shop.pk}-9001", ORDER_ROWS)
     assert invoice.total_amount == Decimal("406.00")
     factories.order_link(webshop, shop, "9001", target_id=invoice.id)
     return integration
 
 
 def _payout(integration, reference: str, *refunds: str) -> Payout:
-    """A payout from the gateway: a released reserve of 1000.00 and the refunds of order 9001."""
-    gross = [Decimal("1000.00")] + [-Decimal(r) for r in refunds]
-    payout = Payout.objects.create(
-        connection=integration.gateway,
-        reference=reference,
-        payout_date=datetime.date(2026, 11, 10),
-        currency="SEK",
-        gross=sum(gross),
-        net=sum(gross),
-    )
-    for n, amount in enumerate(gross, start=1):
-        PayoutLine.objects.create(
-            payout=payout,
-            line_no=n,
-            type="reserve_release" if n == 1 else "refund",
-            order_reference="" if n == 1 else "9001",
-            transaction_id=f"{reference}-{n}",
-            currency="SEK",
-            gross=amount,
-            net=amount,
-            raw={},
-        )
-    services.payout_match(payout=payout)
-    return payout
+    return refund_payout(integration, reference, "9001", *refunds)
 
 
 def _company(sandbox):

@@ -188,8 +188,9 @@ def test_a_sale_in_euros_is_invoiced_in_euros_and_paid_at_the_payouts_rate(
     assert failures(job) == []
     company = sandbox.state()["visma"]["companies"][TENANT]
     invoice, credit = company["customerinvoices"]
-    assert (invoice["CurrencyCode"], Decimal(str(invoice["TotalAmount"]))) == ("EUR", D("100.00"))
-    assert (credit["CurrencyCode"], Decimal(str(credit["TotalAmount"]))) == ("EUR", D("-20.00"))
+    amount = "TotalAmountInvoiceCurrency"  # TotalAmount is in SEK, at Visma's rate
+    assert (invoice["CurrencyCode"], Decimal(str(invoice[amount]))) == ("EUR", D("100.00"))
+    assert (credit["CurrencyCode"], Decimal(str(credit[amount]))) == ("EUR", D("-20.00"))
     customer = next(c for c in company["customers"] if c["Id"] == invoice["CustomerId"])
     assert customer["CurrencyCode"] == "EUR"
     assert customer["CustomerNumber"] == f"KLARNA-{integration.gateway.pk}-EUR"

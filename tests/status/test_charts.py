@@ -11,7 +11,7 @@ import pytest
 from django.utils import translation
 
 from billing.quota import QuotaUsage
-from integrator.status_money import MonthTotal, PayoutSummary
+from integrator.status_money import CurrencyMonths, MonthTotal
 from integrator.templatetags.status_charts import payout_svg, quota_svg
 from tests.status.builders import page_text
 
@@ -67,9 +67,7 @@ def test_it_draws_the_payouts_per_month_with_the_amounts_in_words():
         MonthTotal(datetime.date(2026, m, 1), Decimal(net), n)
         for m, net, n in ((4, "0.00", 0), (5, "12500.50", 9), (6, "8000.00", 4))
     ]
-    summary = PayoutSummary(1, 1, 0, 0, 0, [], "SEK", months)
-
-    svg = ElementTree.fromstring(payout_svg(summary))
+    svg = ElementTree.fromstring(payout_svg(CurrencyMonths("SEK", 13, months)))
 
     assert svg.find(f"{SVG}title").text == "Paid out per month (SEK)"
     assert svg.find(f"{SVG}desc").text == (
