@@ -82,7 +82,7 @@ def run_child(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def setup_django(database_url: str) -> None:
+def setup_django(database_url: str, *, migrate: bool = True) -> None:
     """In a child: Django on `database_url`, migrated, with warnings only."""
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integrator.settings")
@@ -96,7 +96,8 @@ def setup_django(database_url: str) -> None:
     from django.core.management import call_command
 
     logging.disable(logging.WARNING)
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
 
 
 class QueryLog:

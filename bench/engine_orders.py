@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._databases import run_child, setup_django, targets, throwaway  # noqa: E402
 from bench._results import record  # noqa: E402
+from bench._shop_world import (  # noqa: E402
+    add_orders,
+    jetshop_orders,
+    merchant,
+    orders_integration,
+    sandbox_connection,
+)
 
 SMALL = 200
 
@@ -137,11 +143,7 @@ def _measure(root: str, count: int, rows: int) -> dict[str, Any]:
     integration = _integration(root)
     # Only the generated orders: the demo ones are already behind the cursor.
     services.job_run(job_id=_job(integration).pk)
-    requests.post(
-        f"{root}/_sandbox/jetshop/orders",
-        json={"shop": "norrsken", "orders": _orders(count, rows)},
-        timeout=60,
-    ).raise_for_status()
+    add_orders(root, jetshop_orders(count, rows))
 
     # Counted around the measured job only: SQL statements, and HTTP requests to the sandbox.
     queries = 0
@@ -181,40 +183,9 @@ def _measure(root: str, count: int, rows: int) -> dict[str, Any]:
 
 
 def _integration(root: str):  # type: ignore[no-untyped-def]
-    import datetime
-
-    from stdnum import luhn
-
-    from billing.models import Customer, Package, Subscription
-    from integrator.models import Integration
-    from shops.models import Connection
-    from shops.sandbox.demo_data import NORRSKEN, demo_connection
-
-    base = f"5569{Customer.objects.count():05d}"
-    owner = Customer.objects.create(
-        name=f"Bench {base} AB",
-        organisation_number=f"{base[:6]}-{base[6:]}{luhn.calc_check_digit(base)}",
-    )
-    Subscription.objects.create(
-        customer=owner,
-        package=Package.objects.get(code="800"),
-        start_date=datetime.date(2026, 1, 1),
-    )
-    connections = []
-    for platform, system in (
-        (Connection.Platform.JETSHOP, "jetshop"),
-        (Connection.Platform.VISMA, "visma"),
-    ):
-        base_url, credentials = demo_connection(system, NORRSKEN, root)
-        connection = Connection(customer=owner, name=system, platform=platform, base_url=base_url)
-        connection.credentials = credentials
-        connection.save()
-        connections.append(connection)
-    integration = Integration.objects.create(
-        customer=owner, name="bench", flow=Integration.Flow.ERP_MASTER, erp=connections[1]
-    )
-    integration.shops.set([connections[0]])
-    return integration
+    owner = merchant()
+    shop = sandbox_connection(owner, "jetshop", root)
+    return orders_integration(owner, shop, sandbox_connection(owner, "visma", root))
 
 
 def _job(integration):  # type: ignore[no-untyped-def]
@@ -224,38 +195,6 @@ def _job(integration):  # type: ignore[no-untyped-def]
         integration=integration, kind="orders", trigger="command", queue=False
     )
     return job
-
-
-def _orders(count: int, rows: int) -> list[dict[str, Any]]:
-    """Orders of `rows` article rows each (plus shipping under 500 kr); buyers: a few hundred
-    returning shoppers, some guests, some companies — like a real shop's month."""
-    from shops.sandbox.demo_data import ARTICLES, NORRSKEN, SHIPPING_ARTICLE
-    from shops.sandbox.demo_jetshop import private_buyer
-
-    catalogue = [a for a in ARTICLES[NORRSKEN] if a[0] != SHIPPING_ARTICLE]
-    made = []
-    for n in range(count):
-        items = [
-            {
-                "PartNo": catalogue[(n + i) % len(catalogue)][0],
-                "Quantity": 1 + (n + i) % 3,
-                "UnitPrice": catalogue[(n + i) % len(catalogue)][3],
-                "VatRate": catalogue[(n + i) % len(catalogue)][2],
-            }
-            for i in range(rows)
-        ]
-        code = f"C-{n % 300}" if n % 4 else ""
-        made.append(
-            {
-                "OrderNo": f"B{uuid.uuid4().hex[:6]}-{n}",
-                "StatusId": 2,
-                "BillTo": private_buyer(
-                    "Anna", f"Bench{n % 300}", "Storgatan 1", "111 21", "Stockholm", code=code
-                ),
-                "Items": items,
-            }
-        )
-    return made
 
 
 if __name__ == "__main__":
