@@ -24,7 +24,7 @@ help:
 	@echo "make test    set up .venv and run pytest (DATABASE_URL / REDIS_URL are respected;"
 	@echo "             extra arguments: make test PYTEST_ARGS='-m queue -x')"
 	@echo "             (installs Chromium for the browser tests when it can: root + apt-get)"
-	@echo "make bench   run every bench/*.py script"
+	@echo "make bench   run every bench/*.py script, then print one table of all figures"
 	@echo "make lint    ruff check"
 	@echo "make fuzz    atheris on the settlement parsers and webhook checks (FUZZ_RUNS=$(FUZZ_RUNS) each)"
 
@@ -65,15 +65,17 @@ browser:
 	fi
 
 # Benchmarks are standalone scripts run from the project root; files starting with `_` are
-# shared helpers, not benchmarks.
+# shared helpers, not benchmarks. Each script appends its figures to var/bench/results.jsonl;
+# bench/_results.py prints them all as one table at the end (docs/BENCHMARKS.md).
 bench: $(INSTALLED)
 	@shopt -s nullglob; failed=0; ran=0; \
+	mkdir -p var/bench; : > var/bench/results.jsonl; \
 	for script in bench/*.py; do \
 		case "$$(basename "$$script")" in _*) continue ;; esac; \
 		ran=$$((ran + 1)); echo "== $$script"; \
 		PYTHONPATH=. $(PY) "$$script" || { echo "!! $$script failed" >&2; failed=$$((failed + 1)); }; \
 	done; \
-	if [ "$$ran" -eq 0 ]; then echo "No benchmarks in bench/ yet."; fi; \
+	if [ "$$ran" -eq 0 ]; then echo "No benchmarks in bench/ yet."; else $(PY) bench/_results.py; fi; \
 	exit $$((failed > 0))
 
 lint: $(INSTALLED)

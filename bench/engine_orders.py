@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
-LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._databases import run_child, setup_django, targets, throwaway  # noqa: E402
+from bench._results import record  # noqa: E402
+from bench._shop_world import (  # noqa: E402
+    add_orders,
+    jetshop_orders,
+    merchant,
+    orders_integration,
+    sandbox_connection,
+)
+
 SMALL = 200
 
 
@@ -43,67 +47,44 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args.orders)))
         return 0
-    VAR.mkdir(exist_ok=True)
-    targets = [("SQLite", f"sqlite:///{VAR / f'bench-orders-{os.getpid()}.sqlite3'}")]
-    server = args.postgres or _postgres_in_env() or (LOCAL_POSTGRES if _answers() else "")
     results: list[tuple[str, list[dict[str, Any]]]] = []
-    for name, url in targets + ([("PostgreSQL", server)] if server else []):
-        database = _throwaway_postgres(url) if name == "PostgreSQL" else url
-        try:
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", database, "--orders", str(args.orders)],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-            results.append((name, json.loads(out.stdout.strip().splitlines()[-1])))
-        except subprocess.CalledProcessError as exc:
-            print(f"!! {name}: {exc.stderr[-2000:]}", file=sys.stderr)
-            return 1
-        finally:
-            _drop(name, url, database)
-    if not server:
-        print("(no PostgreSQL answered at 127.0.0.1:5432; SQLite only)")
+    for name, server in targets("orders", args.postgres):
+        with throwaway(name, server, "orders") as database:
+            results.append((name, run_child(__file__, database, "--orders", str(args.orders))))
     _table(results)
+    for name, (small, large, wide) in results:
+        _record(name, small, large, wide)
     return 0
 
 
-def _postgres_in_env() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres://", "postgresql://")) else ""
-
-
-def _answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _throwaway_postgres(server: str) -> str:
-    import psycopg
-
-    name = f"bench_orders_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-
-
-def _drop(name: str, server: str, database: str) -> None:
-    if name == "SQLite":
-        Path(urlsplit(database).path).unlink(missing_ok=True)
-        return
-    import psycopg
-
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(database).path.lstrip("/")}"')
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
+def _record(name: str, small: dict[str, Any], large: dict[str, Any], wide: dict[str, Any]) -> None:
+    record(
+        bench="engine_orders",
+        what=f"engine: orders/s, {large['orders']} orders of {large['rows']} rows to Visma",
+        figure=large["orders_per_s"],
+        unit="orders/s",
+        baseline=small["orders_per_s"],
+        baseline_what=f"{small['orders']} orders",
+        database=name,
+    )
+    record(
+        bench="engine_orders",
+        what=f"engine: SQL queries per order, {large['orders']} orders",
+        figure=large["queries_per_order"],
+        unit="queries",
+        baseline=small["queries_per_order"],
+        baseline_what=f"{small['orders']} orders",
+        database=name,
+    )
+    record(
+        bench="engine_orders",
+        what=f"engine: SQL queries per order, {wide['rows']} rows per order",
+        figure=wide["queries_per_order"],
+        unit="queries",
+        baseline=small["queries_per_order"],
+        baseline_what=f"{small['rows']} rows",
+        database=name,
+    )
 
 
 def _table(results: list[tuple[str, list[dict[str, Any]]]]) -> None:
@@ -131,22 +112,12 @@ def _table(results: list[tuple[str, list[dict[str, Any]]]]) -> None:
 
 
 def child(database_url: str, orders: int) -> list[dict[str, Any]]:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integrator.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    import logging
-
+    setup_django(database_url)
     from django.conf import settings
-    from django.core.management import call_command
 
     from shops.sandbox.server import SandboxServer
     from shops.sandbox.state import SandboxOptions
 
-    logging.disable(logging.WARNING)
-    call_command("migrate", verbosity=0, interactive=False)
     settings.RATE_LIMITS = {"visma": None, "jetshop": None}
     server = SandboxServer("127.0.0.1", 0, SandboxOptions(rate_limit=10**9))
     server.start_in_thread()
@@ -172,11 +143,7 @@ def _measure(root: str, count: int, rows: int) -> dict[str, Any]:
     integration = _integration(root)
     # Only the generated orders: the demo ones are already behind the cursor.
     services.job_run(job_id=_job(integration).pk)
-    requests.post(
-        f"{root}/_sandbox/jetshop/orders",
-        json={"shop": "norrsken", "orders": _orders(count, rows)},
-        timeout=60,
-    ).raise_for_status()
+    add_orders(root, jetshop_orders(count, rows))
 
     # Counted around the measured job only: SQL statements, and HTTP requests to the sandbox.
     queries = 0
@@ -216,40 +183,9 @@ def _measure(root: str, count: int, rows: int) -> dict[str, Any]:
 
 
 def _integration(root: str):  # type: ignore[no-untyped-def]
-    import datetime
-
-    from stdnum import luhn
-
-    from billing.models import Customer, Package, Subscription
-    from integrator.models import Integration
-    from shops.models import Connection
-    from shops.sandbox.demo_data import NORRSKEN, demo_connection
-
-    base = f"5569{Customer.objects.count():05d}"
-    owner = Customer.objects.create(
-        name=f"Bench {base} AB",
-        organisation_number=f"{base[:6]}-{base[6:]}{luhn.calc_check_digit(base)}",
-    )
-    Subscription.objects.create(
-        customer=owner,
-        package=Package.objects.get(code="800"),
-        start_date=datetime.date(2026, 1, 1),
-    )
-    connections = []
-    for platform, system in (
-        (Connection.Platform.JETSHOP, "jetshop"),
-        (Connection.Platform.VISMA, "visma"),
-    ):
-        base_url, credentials = demo_connection(system, NORRSKEN, root)
-        connection = Connection(customer=owner, name=system, platform=platform, base_url=base_url)
-        connection.credentials = credentials
-        connection.save()
-        connections.append(connection)
-    integration = Integration.objects.create(
-        customer=owner, name="bench", flow=Integration.Flow.ERP_MASTER, erp=connections[1]
-    )
-    integration.shops.set([connections[0]])
-    return integration
+    owner = merchant()
+    shop = sandbox_connection(owner, "jetshop", root)
+    return orders_integration(owner, shop, sandbox_connection(owner, "visma", root))
 
 
 def _job(integration):  # type: ignore[no-untyped-def]
@@ -259,38 +195,6 @@ def _job(integration):  # type: ignore[no-untyped-def]
         integration=integration, kind="orders", trigger="command", queue=False
     )
     return job
-
-
-def _orders(count: int, rows: int) -> list[dict[str, Any]]:
-    """Orders of `rows` article rows each (plus shipping under 500 kr); buyers: a few hundred
-    returning shoppers, some guests, some companies — like a real shop's month."""
-    from shops.sandbox.demo_data import ARTICLES, NORRSKEN, SHIPPING_ARTICLE
-    from shops.sandbox.demo_jetshop import private_buyer
-
-    catalogue = [a for a in ARTICLES[NORRSKEN] if a[0] != SHIPPING_ARTICLE]
-    made = []
-    for n in range(count):
-        items = [
-            {
-                "PartNo": catalogue[(n + i) % len(catalogue)][0],
-                "Quantity": 1 + (n + i) % 3,
-                "UnitPrice": catalogue[(n + i) % len(catalogue)][3],
-                "VatRate": catalogue[(n + i) % len(catalogue)][2],
-            }
-            for i in range(rows)
-        ]
-        code = f"C-{n % 300}" if n % 4 else ""
-        made.append(
-            {
-                "OrderNo": f"B{uuid.uuid4().hex[:6]}-{n}",
-                "StatusId": 2,
-                "BillTo": private_buyer(
-                    "Anna", f"Bench{n % 300}", "Storgatan 1", "111 21", "Stockholm", code=code
-                ),
-                "Items": items,
-            }
-        )
-    return made
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from django.core.management import call_command  # noqa: E402
 from import_export import resources  # noqa: E402
 from tablib import Dataset  # noqa: E402
 
+from bench._results import record  # noqa: E402
 from billing.models import Customer  # noqa: E402
 from integrator.models import Integration  # noqa: E402
 from ledger.models import (  # noqa: E402
@@ -285,6 +286,25 @@ def main() -> int:
     )
     print(f"ratio: {ours_rate / theirs_rate:.1f}x the lines per second of import-export")
     print("(times measured without tracemalloc; the peaks come from a second run with it on)")
+    database = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[django.db.connection.vendor]
+    record(
+        bench="settlement_import",
+        what=f"payout file import + reconcile, {args.lines} Klarna lines",
+        figure=ours_rate,
+        unit="lines/s",
+        baseline=theirs_rate,
+        baseline_what=f"import-export ModelResource, {resource_lines} lines",
+        database=database,
+    )
+    record(
+        bench="settlement_import",
+        what=f"payout file import: peak memory, {args.lines} lines",
+        figure=ours_peak / 1e6,
+        unit="MB",
+        baseline=theirs_peak / 1e6,
+        baseline_what=f"import-export ModelResource, {traced_lines} lines",
+        database=database,
+    )
     if os.environ["DATABASE_URL"] != f"sqlite:///{THROWAWAY}":
         remove(customer)
     return 0

@@ -36,26 +36,14 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._databases import QueryLog  # noqa: E402
+from bench._results import record  # noqa: E402
 from billing.models import TimeEntry, TransferredOrder  # noqa: E402
 from integrator.models import SyncItem, SyncJob  # noqa: E402
 from ledger.models import Payout, PayoutLine  # noqa: E402
 from tests.status import builders  # noqa: E402
 
 WARM_UP = 3
-
-
-class QueryLog:
-    """Every query of one request, with its time (connection.queries is reset per request)."""
-
-    def __init__(self) -> None:
-        self.queries: list[tuple[float, str]] = []
-
-    def __call__(self, execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.queries.append(((time.perf_counter() - started) * 1000, sql))
 
 
 def measure(client: Client, url: str, requests: int) -> tuple[list[float], QueryLog]:
@@ -147,6 +135,25 @@ def main() -> int:
             print(f"  {ms:6.1f} ms  {sql[:160]}")
     ratio = statistics.median(year_times) / statistics.median(day_times)
     print(f"ratio: a year of history takes {ratio:.2f}x the time of a day (median)")
+    database = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[connection.vendor]
+    record(
+        bench="status_page",
+        what="status page, a year of history: median response",
+        figure=statistics.median(year_times),
+        unit="ms",
+        baseline=statistics.median(day_times),
+        baseline_what="one day of history",
+        database=database,
+    )
+    record(
+        bench="status_page",
+        what="status page, a year of history: SQL queries per request",
+        figure=len(year_queries.queries),
+        unit="queries",
+        baseline=len(day_queries.queries),
+        baseline_what="one day of history",
+        database=database,
+    )
     return 0
 
 

@@ -29,6 +29,7 @@ from billing.admin import (
     pretty_json,
 )
 from integrator import rules
+from integrator.admin_paginator import EstimatedCountPaginator
 from integrator.models import Cursor, Integration, Link, SyncItem, SyncJob
 from integrator.services import (
     JobNotAllowed,
@@ -254,14 +255,30 @@ class SyncJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[SyncJob]):
         "duration_text",
         "trigger_by",
     ]
-    list_select_related = ["integration__customer", "started_by"]
-    list_filter = ["status", "kind", customer_filter("integration__customer"), "trigger"]
+    list_filter = [
+        "status",
+        "kind",
+        customer_filter("integration__customer"),
+        "trigger",
+        ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["integration__name", "integration__customer__name", "error"]
     # The job table grows without end; counting all of it on every page view is what is slow.
+    # The paginator counts at most 10,000 rows (then estimates), and the date filter costs no
+    # query, where a date hierarchy reads the dates of every matching job to draw its links.
+    # The indexes behind the filters and the ordering are on SyncJob.Meta. Measured with a
+    # million jobs by bench/admin_changelist.py.
     show_full_result_count = False
-    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
     actions = ["retry_selected", "cancel_selected"]
     inlines = [SyncItemInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
+        # Prefetched, not list_select_related: joined to integrations and customers, SQLite
+        # starts from the customers and sorts every job before it can return the first page
+        # (seconds at a million jobs); alone, the page is read straight off the created_at
+        # index, and the integrations, customers and users are three small queries.
+        return super().get_queryset(request).prefetch_related("integration__customer", "started_by")
 
     def get_fieldsets(self, request: HttpRequest, obj: SyncJob | None = None) -> Any:
         summary = ["number", "integration_link", "customer", "kind", "status_badge"]

@@ -217,7 +217,7 @@ class SyncJob(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     progress_done = models.PositiveIntegerField(_("done"), default=0)
     progress_total = models.PositiveIntegerField(_("total"), null=True, blank=True)
@@ -264,7 +264,14 @@ class SyncJob(models.Model):
                 name="one_active_job_per_integration_and_kind",
             )
         ]
-        indexes = [models.Index(fields=["integration", "kind", "-created_at"])]
+        indexes = [
+            models.Index(fields=["integration", "kind", "-created_at"]),
+            # The admin's job list, newest first, filtered by status or kind: read in index
+            # order and stopped after one page, however many jobs there are. (Also serves every
+            # lookup by status alone, e.g. the stalled-job sweep.)
+            models.Index(fields=["status", "-created_at"], name="syncjob_status_created"),
+            models.Index(fields=["kind", "-created_at"], name="syncjob_kind_created"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} · {self.integration}"
