@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrator", "0006_status_token_encrypted"),
+        ("integrator", "0009_integration_options_help"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
