@@ -1,10 +1,12 @@
 import logging
+from io import StringIO
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection as db
 
+from integrator.models import StatusPage
 from shops.models import Connection
 from tests import factories
 
@@ -33,11 +35,20 @@ def test_it_rotates_to_a_new_key_and_still_reads_the_credentials(settings):
     owner = factories.customer()
     conn = factories.connection(owner, "visma", credentials={"refresh_token": SECRET})
 
+    _page, link_token = StatusPage.issue(owner)
+
     settings.CREDENTIALS_KEYS = [new_key, old_key]
-    call_command("rotate_credentials", stdout=open("/dev/null", "w"))
+    out = StringIO()
+    call_command("rotate_credentials", stdout=out)
+    assert "1 connection(s) and 1 status-page link(s)" in out.getvalue()
 
     settings.CREDENTIALS_KEYS = [new_key]  # the old key is gone: only the rotation saved us
     assert Connection.objects.get(pk=conn.pk).credentials == {"refresh_token": SECRET}
+    # status_url can still print the merchant's link, and the link still opens their page.
+    printed = StringIO()
+    call_command("status_url", customer=owner.pk, stdout=printed)
+    assert link_token in printed.getvalue()
+    assert StatusPage.objects.find(link_token).customer == owner
 
 
 def test_it_redacts_secrets_in_log_lines(caplog):
