@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,7 @@ __all__ = [
     "payout_book",
     "payout_import",
     "payout_match",
+    "payout_explain_discrepancy",
     "payout_set_exchange_rate",
 ]
 
@@ -142,6 +144,50 @@ def line_mark_handled(*, line: PayoutLine, user: Any, comment: str) -> PayoutLin
         line.match, line.match_note = PayoutLine.Match.HANDLED, comment[:500]
         line.save(update_fields=["match", "match_note"])
         _audit(payout, LedgerEvent.Action.HANDLED, user, comment, line=line)
+        matching.settle_status(payout)
+    return line
+
+
+def payout_explain_discrepancy(*, payout: Payout, user: Any, comment: str) -> PayoutLine:
+    """A person has found why the lines do not add up to what the gateway paid (a row missing
+    from its report, a correction it made) and says so. The difference becomes an adjustment line
+    with that comment, so the payout can be booked: it stays on the gateway's clearing account,
+    where the accountant sees it, rather than being spread over fees or sales by a guess."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError(_("Say what explains the difference: a comment is required."))
+    with transaction.atomic():
+        payout = _locked(payout)
+        if payout.status == Payout.Status.BOOKED:
+            raise ValidationError(_("The payout is booked; its lines are fixed."))
+        difference = payout.discrepancy()
+        if not difference:
+            raise ValidationError(
+                _("Payout %(reference)s has no discrepancy to explain.")
+                % {"reference": payout.reference}
+            )
+        last = payout.lines.aggregate(n=Max("line_no"))["n"] or 0
+        line = PayoutLine.objects.create(
+            payout=payout,
+            line_no=last + 1,
+            type=PayoutLine.Type.ADJUSTMENT,
+            currency=payout.currency,
+            gross=difference,
+            fee=Decimal(0),
+            net=difference,
+            match=PayoutLine.Match.HANDLED,
+            match_note=comment[:500],
+            # Not the gateway's row: a person's, and the raw record says whose.
+            raw={"explained_by": getattr(user, "username", ""), "comment": comment[:500]},
+        )
+        _audit(
+            payout,
+            LedgerEvent.Action.HANDLED,
+            user,
+            _("Discrepancy of %(difference)s explained: %(comment)s")
+            % {"difference": difference, "comment": comment},
+            line=line,
+        )
         matching.settle_status(payout)
     return line
 

@@ -27,7 +27,7 @@ from billing.admin import (
 from ledger import booking, charts, exchange, services
 from ledger.accounts import AccountPlan
 from ledger.admin.helpers import ReconcilePermissionMixin, intermediate_page, raw_collapsed, warning
-from ledger.forms import ImportForm, RateForm
+from ledger.forms import CommentForm, ImportForm, RateForm
 from ledger.matching import gateway_integration
 from ledger.models import (
     LedgerEvent,
@@ -137,7 +137,7 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     date_hierarchy = "payout_date"
     show_full_result_count = False
     inlines = [PayoutLineInline, LedgerEventInline]
-    actions = ["rematch", "book", "set_rate"]
+    actions = ["rematch", "book", "set_rate", "explain_discrepancy"]
     fields = [
         "gateway",
         "customer",
@@ -291,6 +291,37 @@ class PayoutAdmin(ReconcilePermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin
             form=form,
             action="set_rate",
             button=gettext("Set the rate"),
+        )
+
+    @admin.action(description=_("Explain the discrepancy…"), permissions=["reconcile"])
+    def explain_discrepancy(
+        self, request: HttpRequest, queryset: QuerySet[Payout]
+    ) -> TemplateResponse | None:
+        form = CommentForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            for payout in queryset:
+                try:
+                    line = services.payout_explain_discrepancy(
+                        payout=payout, user=request.user, comment=form.cleaned_data["comment"]
+                    )
+                except ValidationError as exc:
+                    self.message_user(request, " ".join(exc.messages), messages.WARNING)
+                    continue
+                self.message_user(
+                    request,
+                    gettext("%(payout)s: %(difference)s explained; it can be booked now.")
+                    % {"payout": payout.reference, "difference": line.net},
+                    messages.SUCCESS,
+                )
+            return None
+        return intermediate_page(
+            request,
+            self,
+            queryset,
+            title=gettext("Explain the discrepancy"),
+            form=form,
+            action="explain_discrepancy",
+            button=gettext("Explain and keep it on the clearing account"),
         )
 
     @admin.display(description=_("gateway"), ordering="connection__platform")
