@@ -38,7 +38,7 @@ from stdnum.se import orgnr
 from ledger.accounts import AccountPlan
 from ledger.models import LedgerItem, PayoutLine
 from ledger.posting_calls import NotBookable, call, exactly_once
-from shops.clients.errors import NotFound
+from shops.clients.errors import NotFound, OutcomeUnknown, RateLimited, RemoteDown
 from shops.clients.registry import client_for
 from shops.clients.types import (
     Address,
@@ -472,7 +472,13 @@ def make_invoice(erp: Any, key: str, create_draft: Any) -> ErpInvoice:
         return erp.convert_invoice_draft(draft.id) if draft is not None else None
 
     def create() -> ErpInvoice:
-        return erp.convert_invoice_draft(create_draft().id)
+        draft = create_draft()
+        # The draft exists from here on: if converting it fails, the next attempt must find and
+        # convert this draft (a search first), never make a second one for the same order.
+        try:
+            return call(lambda: erp.convert_invoice_draft(draft.id))
+        except (RemoteDown, RateLimited) as exc:
+            raise OutcomeUnknown(exc.message, exchange=exc.exchange) from exc
 
     return exactly_once(find, create)
 
