@@ -188,6 +188,9 @@ HTTP_TIMEOUT = env.float("HTTP_TIMEOUT", default=20.0)
 RATE_LIMITS = env.json("RATE_LIMITS", default={})
 # Seconds before the first retry of an item after a transient error; doubles per attempt.
 SYNC_RETRY_BACKOFF = env.float("SYNC_RETRY_BACKOFF", default=1.0)
+# Seconds without a progress update after which a running job is taken to have lost its worker
+# and is handed to another one (integrator.services.requeue_stalled_jobs).
+SYNC_STALE_AFTER = env.int("SYNC_STALE_AFTER", default=180)
 
 # --- Production security: safe by default whenever DEBUG is off ------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
