@@ -12,7 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import Error as DbError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -272,8 +273,10 @@ def _heartbeat(job: SyncJob) -> Iterator[None]:
         try:
             while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
                 try:
+                    # After a database restart the old connection is dead: open a new one.
+                    connection.close_if_unusable_or_obsolete()
                     _ours(job).update(heartbeat_at=timezone.now())
-                except DatabaseError:
+                except DbError:  # the database is away (OperationalError, InterfaceError, …)
                     logger.warning("Job %s: could not record its heartbeat", job.pk)
         finally:
             connection.close()  # this thread's own connection

@@ -112,7 +112,10 @@ Q_CLUSTER = {
     "timeout": env.int("Q_TIMEOUT", default=1800),
     "retry": env.int("Q_RETRY", default=1900),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
-    "queue_limit": 50,
+    # Tasks a cluster takes from the broker ahead of its workers. Jobs run for minutes: a busy
+    # cluster holding 50 tasks let them wait (the minutely sweep among them) while other
+    # clusters sat idle, and lost them all when it died.
+    "queue_limit": 1,
     "bulk": 10,
     "poll": env.float("Q_POLL", default=0.5),
     "catch_up": False,
