@@ -189,7 +189,8 @@ def retry_failed_jobs() -> list[SyncJob]:
         status__in=[SyncJob.Status.FAILED, SyncJob.Status.PARTIAL], retries__isnull=True
     ).select_related("integration"):
         new = services.job_retry(job=job, user=user)
-        if new is not None and new.pk != job.pk:
+        # None, or the job of that kind already queued or running: retried once that one ends.
+        if new is not None and new.retry_of_id == job.pk:
             retried.append(new)
     return retried
 
