@@ -1,8 +1,8 @@
 """`make chaos`: the engine under faults, proving that nothing is lost or booked twice.
 
 Starts its own PostgreSQL and Redis (chaos/infra.py), the sandbox at --faults 0.3 in its own
-process, and several `qcluster` workers on them; feeds thousands of shop orders and payout lines
-of three merchants (chaos/world.py); meanwhile kills workers with SIGKILL (and starts them
+process, and several `qcluster` workers on them; feeds over a thousand shop orders and payout
+lines of three merchants (chaos/world.py); meanwhile kills workers with SIGKILL (and starts them
 again), crashes and restarts the database once and Redis once, and expires the Visma tokens
 once. Then it acts as support staff: retries every failed job until the work is done. Finally it
 compares the sandbox's record of what Visma received with the shops, the gateways and the
@@ -11,7 +11,8 @@ lost or anything stuck.
 
     PYTHONPATH=. .venv/bin/python chaos/run.py [--scale short|full] [--seed N]
 
-CHAOS_SCALE=short is the CI form (a few hundred orders and lines, 2 workers, about 3 minutes).
+CHAOS_SCALE=short is the CI form (about 300 orders and payout lines, 2 qclusters, 3.5 minutes).
+docs/CHAOS.md says what it checks, what it found and the figures of a run.
 """
 
 from __future__ import annotations
