@@ -16,7 +16,7 @@ SANDBOX_PORT ?= 8765
 PYTEST_ARGS ?=
 export WEB_PORT SANDBOX_PORT
 
-.PHONY: help install demo test bench lint browser fuzz
+.PHONY: help install demo test bench lint browser fuzz chaos
 
 help:
 	@echo "make demo    set up .venv, migrate, seed demo data, run web + worker + sandbox"
@@ -25,6 +25,8 @@ help:
 	@echo "             extra arguments: make test PYTEST_ARGS='-m queue -x')"
 	@echo "             (installs Chromium for the browser tests when it can: root + apt-get)"
 	@echo "make bench   run every bench/*.py script, then print one table of all figures"
+	@echo "make chaos   the fault suite: workers killed, database and Redis restarted, 30 % API"
+	@echo "             faults; fails on any duplicate, loss or stuck job (CHAOS_SCALE=short: ~3 min)"
 	@echo "make lint    ruff check"
 	@echo "make fuzz    atheris on the settlement parsers and webhook checks (FUZZ_RUNS=$(FUZZ_RUNS) each)"
 
@@ -77,6 +79,12 @@ bench: $(INSTALLED)
 	done; \
 	if [ "$$ran" -eq 0 ]; then echo "No benchmarks in bench/ yet."; else $(PY) bench/_results.py; fi; \
 	exit $$((failed > 0))
+
+# The fault suite (chaos/run.py): its own PostgreSQL and Redis in a temp directory (never the
+# shared ones), the sandbox and qcluster workers; CHAOS_SCALE=short is the CI form.
+CHAOS_SCALE ?= full
+chaos: $(INSTALLED)
+	PYTHONPATH=. $(PY) chaos/run.py --scale $(CHAOS_SCALE)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check --no-cache .

@@ -3,13 +3,17 @@ the tasks are only callers."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import Error as DbError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -152,7 +156,11 @@ def job_cancel(*, job: SyncJob, user: AbstractBaseUser | None) -> bool:
 
 # A running job shows a sign of life at every progress update (at least once per page of items);
 # one silent for longer than this lost its worker.
-STALE_AFTER = datetime.timedelta(minutes=3)
+STALE_AFTER = datetime.timedelta(seconds=settings.SYNC_STALE_AFTER)
+# How often the worker running a job says it is alive, whatever the job is doing: one page of
+# orders can take longer than STALE_AFTER (a slow or throttling Visma), and a live job must never
+# look dead, or a second worker takes it over and both write the same orders.
+HEARTBEAT_EVERY = STALE_AFTER / 4
 
 
 def job_claim(*, job_id: int) -> SyncJob | None:
@@ -214,8 +222,8 @@ def job_progress(job: SyncJob, *, done: int | None = None, total: int | None = N
     if total is not None:
         fields["progress_total"] = total
     job.progress_done = fields["progress_done"]
-    if not SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(**fields):
-        raise JobCancelled
+    if not _ours(job).update(**fields):
+        raise JobCancelled  # cancelled by support, or taken over by another worker
     if getattr(job, "on_progress", None):
         job.on_progress(job)
 
@@ -248,6 +256,40 @@ def item_record(
     )
 
 
+def _ours(job: SyncJob) -> Any:
+    """The job's row while this worker still holds it: running, and not claimed again since
+    (a worker that took it over raised `attempts`). Updates through it are fenced: a worker that
+    lost the job changes nothing and stops."""
+    return SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING, attempts=job.attempts)
+
+
+@contextlib.contextmanager
+def _heartbeat(job: SyncJob) -> Iterator[None]:
+    """Keep the job's heartbeat fresh from a side thread for as long as this process runs it.
+    A killed worker's thread dies with it, so its job still goes stale and is taken over."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
+                try:
+                    # After a database restart the old connection is dead: open a new one.
+                    connection.close_if_unusable_or_obsolete()
+                    _ours(job).update(heartbeat_at=timezone.now())
+                except DbError:  # the database is away (OperationalError, InterfaceError, …)
+                    logger.warning("Job %s: could not record its heartbeat", job.pk)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-job-{job.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def job_run(*, job_id: int, progress: Callable[[SyncJob], None] | None = None) -> SyncJob | None:
     """Run one job to its end and record the outcome. What the django-q2 task calls;
     `progress` is called at every progress update (the sync command prints it)."""
@@ -258,9 +300,10 @@ def job_run(*, job_id: int, progress: Callable[[SyncJob], None] | None = None) -
         return None
     job.on_progress = progress
     try:
-        run_flow(job)
+        with _heartbeat(job):
+            run_flow(job)
     except JobCancelled:
-        logger.info("Job %s was cancelled while running", job.pk)
+        logger.info("Job %s was cancelled or taken over while running", job.pk)
         return SyncJob.objects.get(pk=job.pk)
     except ApiError as exc:
         _finish(job, SyncJob.Status.FAILED, error=exc.message, detail=exc.exchange)
@@ -304,8 +347,9 @@ def _finish(job: SyncJob, status: str, *, error: str = "", detail: Any = None) -
     job.error = error
     job.error_detail = redact(detail) if detail else None
     job.finished_at = timezone.now()
-    # Only a running job is finished here: a job cancelled meanwhile stays cancelled.
-    SyncJob.objects.filter(pk=job.pk, status=SyncJob.Status.RUNNING).update(
+    # Only a job this worker still holds is finished here: a job cancelled meanwhile stays
+    # cancelled, and one taken over is finished by the worker that has it now.
+    _ours(job).update(
         status=job.status,
         error=job.error,
         error_detail=job.error_detail,

@@ -112,7 +112,10 @@ Q_CLUSTER = {
     "timeout": env.int("Q_TIMEOUT", default=1800),
     "retry": env.int("Q_RETRY", default=1900),
     "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
-    "queue_limit": 50,
+    # Tasks a cluster takes from the broker ahead of its workers. Jobs run for minutes: a busy
+    # cluster holding 50 tasks let them wait (the minutely sweep among them) while other
+    # clusters sat idle, and lost them all when it died.
+    "queue_limit": 1,
     "bulk": 10,
     "poll": env.float("Q_POLL", default=0.5),
     "catch_up": False,
@@ -191,6 +194,10 @@ SYNC_RETRY_BACKOFF = env.float("SYNC_RETRY_BACKOFF", default=1.0)
 # The largest settlement file an import reads (megabytes); a larger one is refused before it is
 # read, because a JSON document is parsed whole. 100,000 CSV lines are about 15 MB.
 SETTLEMENT_MAX_MB = env.int("SETTLEMENT_MAX_MB", default=50)
+
+# Seconds without a progress update after which a running job is taken to have lost its worker
+# and is handed to another one (integrator.services.requeue_stalled_jobs).
+SYNC_STALE_AFTER = env.int("SYNC_STALE_AFTER", default=180)
 
 # --- Production security: safe by default whenever DEBUG is off ------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

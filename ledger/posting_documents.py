@@ -7,7 +7,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ledger.posting_calls import exactly_once
+from ledger.posting_calls import call, exactly_once
+from shops.clients.errors import OutcomeUnknown, RateLimited, RemoteDown
 from shops.clients.types import ErpInvoice, NewErpArticle, NewInvoiceDraft
 from shops.clients.visma import invoice_draft_body, to_draft
 
@@ -45,7 +46,13 @@ def make_invoice(erp: Any, key: str, create_draft: Any) -> ErpInvoice:
         return erp.convert_invoice_draft(draft.id) if draft is not None else None
 
     def create() -> ErpInvoice:
-        return erp.convert_invoice_draft(create_draft().id)
+        draft = create_draft()
+        # The draft exists from here on: if converting it fails, the next attempt must find and
+        # convert this draft (a search first), never make a second one for the same order.
+        try:
+            return call(lambda: erp.convert_invoice_draft(draft.id))
+        except (RemoteDown, RateLimited) as exc:
+            raise OutcomeUnknown(exc.message, exchange=exc.exchange) from exc
 
     return exactly_once(find, create)
 

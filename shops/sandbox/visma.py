@@ -20,6 +20,8 @@ Test hooks (POST /_sandbox/visma/<action>, body {"company": tenant, …}):
   the merchant would in Visma (not counted as our create calls);
 - company {"ActivatedModules"?, "AccountingLockedTo"?, "ProductVariant"?}: change the company's
   settings (ProductVariant 5 is Pro, the variant with sales price lists);
+- expire_tokens {}: every access token issued for the company so far expires now (as when Visma
+  ends a session early): the next call with one is a 401, and a refresh gets a working one;
 - orders {"YourReference" | "Id", "Status", "ShippedDateTime"?, "DeliveryMethodName"?}: the
   merchant moves an order on and says how it was sent;
 - salesprices {"list": name, "prices": [{"Number", "NetPrice"}]}: the merchant sets prices on a
@@ -92,6 +94,8 @@ class VismaSandbox:
         # The one refresh token (by jti) each client may still use; absent = not known yet.
         self.current_refresh: dict[str, str] = {}
         self.used_codes: set[str] = set()
+        # Per company: access tokens issued at or before this time are expired (expire_tokens).
+        self.expired_before: dict[str, float] = {}
         for tenant in demo_data.VISMA_TENANTS:
             self.companies[tenant] = Company.demo(tenant)
             credentials = demo_data.DEMO_CREDENTIALS["visma"][tenant]
@@ -153,7 +157,7 @@ class VismaSandbox:
         claims = read_token(bearer(request), "visma-access")
         with state.lock:
             company = self.companies.get(claims["co"]) if claims else None
-            if company is None or claims is None:
+            if company is None or claims is None or self._expired_early(claims):
                 return error(
                     401,
                     NOT_AUTHORIZED,
@@ -172,6 +176,10 @@ class VismaSandbox:
                 return self._route(request, company, state)
             except ODataError as exc:
                 return error(400, DATA_MODEL_VALIDATION, f"Invalid $filter: {exc}")
+
+    def _expired_early(self, claims: dict[str, Any]) -> bool:
+        expired_before = self.expired_before.get(claims["co"])
+        return expired_before is not None and float(claims.get("iat") or 0) <= expired_before
 
     def _route(self, request: Request, company: Company, state: SandboxState) -> Response:
         parts = request.path.strip("/").split("/")
@@ -379,6 +387,7 @@ class VismaSandbox:
                         cid=client_id,
                         co=company.key,
                         jti=jti,
+                        iat=time.time(),
                         exp=int(time.time()) + TOKEN_LIFETIME,
                     ),
                     "token_type": "Bearer",
@@ -400,6 +409,7 @@ class VismaSandbox:
             "company",
             "salesprices",
             "currencyrates",
+            "expire_tokens",
         ):
             return Response(404, {"error": f"No sandbox action {action!r} for visma"})
         with state.lock:
@@ -415,6 +425,9 @@ class VismaSandbox:
                         ]
                     },
                 )
+            if action == "expire_tokens":
+                self.expired_before[company.key] = time.time()
+                return Response(200, {"expired_before": self.expired_before[company.key]})
             if action == "company":
                 keys = ("ActivatedModules", "AccountingLockedTo", "ProductVariant")
                 changes = {k: body[k] for k in keys if k in body}
