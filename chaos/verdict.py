@@ -133,10 +133,16 @@ def _payouts(verdict: Verdict, state: dict[str, Any]) -> None:
     paying = Allocation.objects.filter(
         item__connection__platform__in=GATEWAYS, state=BOOKED, line__type__in=PAYING
     ).count()
-    payments = len(company["payments"])
+    # A refund's credit invoice is settled by a negative payment of its own (ledger/posting.py):
+    # those are counted per credit invoice, the rest against the lines that pay.
+    settlements = Counter(
+        p.get("_InvoiceId") for p in company["payments"] if Decimal(str(p["PaymentAmount"])) < 0
+    )
+    payments = len(company["payments"]) - sum(settlements.values())
     if payments > paying:
         verdict.duplicates += payments - paying
         verdict.problem(f"Visma holds {payments} payments for {paying} paying lines")
+    _twice(verdict, "Kaffebönan credit settlement", settlements)
     overpaid = [i for i in company["customerinvoices"] if _overpaid(i)]
     verdict.duplicates += len(overpaid)
     for invoice in overpaid[:10]:
