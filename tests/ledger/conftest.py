@@ -21,6 +21,13 @@ def english():
 
 
 @pytest.fixture
+def quick_booking(settings):
+    """Booking against the sandbox without Visma's request limit and with short back-offs."""
+    settings.RATE_LIMITS = {"visma": None}
+    settings.SYNC_RETRY_BACKOFF = 0.01
+
+
+@pytest.fixture
 def merchant(db):
     return factories.customer(name="Kaffebönan AB")
 

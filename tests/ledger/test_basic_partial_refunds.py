@@ -24,7 +24,7 @@ from tests.ledger.sandbox_setup import (
     webshop_invoice,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_booking")]
 TENANT = "kaffebonan"
 CENT = Decimal("0.01")
 # (article number, VAT rate, quantity, unit price excl. VAT): 250.00 + 56.00 + 100.00 = 406.00
@@ -33,12 +33,6 @@ ORDER_ROWS = (
     ("T-FIKA", 12, 1, "50.00"),
     ("T-KAFFE", 6, 1, "94.34"),
 )
-
-
-@pytest.fixture(autouse=True)
-def quick(settings):
-    settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.01
 
 
 @pytest.fixture

@@ -25,15 +25,9 @@ from tests.ledger.sandbox_setup import (
     webshop_customer,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_booking")]
 TENANT = "kaffebonan"
 DAY = "2026-11-03"
-
-
-@pytest.fixture(autouse=True)
-def quick(settings):
-    settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.01
 
 
 def _webshop_invoices(integration, shop, lines: list[PayoutLine]) -> None:

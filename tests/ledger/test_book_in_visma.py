@@ -11,14 +11,8 @@ from integrator.models import SyncJob
 from ledger.models import Allocation, LedgerItem, Payout, Voucher
 from tests.ledger.sandbox_setup import clearing_bank_account, failures, gateway_setup, run_payouts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_booking")]
 TENANT = "kaffebonan"
-
-
-@pytest.fixture(autouse=True)
-def quick(settings):
-    settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.01
 
 
 @pytest.fixture

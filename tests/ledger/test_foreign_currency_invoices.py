@@ -24,18 +24,12 @@ from tests.ledger.sandbox_setup import (
     webshop_invoice,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_booking")]
 D = Decimal
 TENANT = "kaffebonan"
 VISMA_EUR_RATE = D("11.2350")  # what the sandbox's Visma gives new EUR invoices (SEK per EUR)
 PAYOUT_RATE = D("11.4825")  # what support set on the EUR payout
 COMPLETE, PARTIAL = 2, 1  # Visma's PaymentType
-
-
-@pytest.fixture(autouse=True)
-def quick(settings):
-    settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.01
 
 
 @pytest.fixture

@@ -26,15 +26,9 @@ from tests.ledger.sandbox_setup import (
     run_payouts,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_booking")]
 TENANT = "kaffebonan"
 CENT = Decimal("0.01")
-
-
-@pytest.fixture(autouse=True)
-def quick(settings):
-    settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.01
 
 
 @pytest.fixture

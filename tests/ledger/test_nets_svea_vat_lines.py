@@ -28,16 +28,10 @@ from tests.ledger.sandbox_setup import (
 )
 from tests.ledger.test_klarna_vat_lines import FakeErp
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_booking")]
 TENANT = "kaffebonan"
 CENT = Decimal("0.01")
 ORDER_KEY = {"nets": "paymentId", "svea": "orderId"}
-
-
-@pytest.fixture(autouse=True)
-def quick(settings):
-    settings.RATE_LIMITS = {"visma": None}
-    settings.SYNC_RETRY_BACKOFF = 0.01
 
 
 @pytest.fixture(params=["nets", "svea"])
