@@ -210,6 +210,14 @@ def transfer_order(run: OrderRun, shop: Connection, order: ShopOrder, link: Link
         except OrderRejected as exc:
             _record(run, key, SyncItem.Outcome.FAILED, str(exc))
             return
+        except OrderInFlight:
+            _record(
+                run,
+                key,
+                SyncItem.Outcome.SKIPPED,
+                _("Another worker is transferring this order; it or the next run finishes it."),
+            )
+            return
         except AuthExpired:
             raise  # and ModuleMissing: only the merchant can fix it; the job stops and says so
         except OutcomeUnknown as exc:
@@ -258,17 +266,29 @@ def _transfer(
         raise OrderRejected(_("The order has no billing address."))
     check_period(run, booking_date(order))
     if link is None:
-        link = _new_link(run, shop, order, reference)
+        link, ours = _new_link(run, shop, order, reference)
+        if not ours:
+            # Another worker wrote the intent a moment ago and may be creating the order now:
+            # creating it here too could double it. Its link stays pending for that worker or
+            # the next run, which searches Visma before it creates.
+            raise OrderInFlight
     customer_id = ensure_customer(run, shop, order, route)
     document = create(run, order, customer_id=customer_id, reference=reference, rows=rows)
     link.mark_done(document.id)
     return document
 
 
-def _new_link(run: OrderRun, shop: Connection, order: ShopOrder, reference: str) -> Link:
+class OrderInFlight(Exception):
+    """Another worker holds this order's intent: it is theirs to finish (or the next run's)."""
+
+
+def _new_link(
+    run: OrderRun, shop: Connection, order: ShopOrder, reference: str
+) -> tuple[Link, bool]:
+    """The order's intent, and whether this worker wrote it."""
     try:
         with transaction.atomic():
-            return Link.objects.create(
+            link = Link.objects.create(
                 integration=run.integration,
                 entity=ENTITY_ORDER,
                 source_connection=shop,
@@ -277,11 +297,12 @@ def _new_link(run: OrderRun, shop: Connection, order: ShopOrder, reference: str)
                 natural_key=reference,
                 state=Link.State.PENDING,
             )
+        return link, True
     except IntegrityError:
         # Written meanwhile by a worker that took over this job: theirs is the intent.
         existing = _order_link(run, shop, order)
         assert existing is not None
-        return existing
+        return existing, False
 
 
 def _order_link(run: OrderRun, shop: Connection, order: ShopOrder) -> Link | None:
