@@ -141,11 +141,9 @@ class Integration(models.Model):
         else:
             return [_("Give a list of statuses, or an object of lists per shop connection id.")]
         errors = []
-        # A new integration has no shops yet (they are saved after it): only the form is checked.
         shop_ids = self.shop_ids_on()
         for key, statuses in lists.items():
-            known = shop_ids is None and key.isdigit() or shop_ids is not None and key in shop_ids
-            if key and key != "*" and not known:
+            if key and key != "*" and not names_a_shop(key, shop_ids):
                 errors.append(
                     _("%(key)s is not the id of one of this integration's shops (or *).")
                     % {"key": key}
@@ -178,6 +176,12 @@ class Integration(models.Model):
             errors["options"] = option_problems
         if errors:
             raise ValidationError(errors)
+
+
+def names_a_shop(key: str, shop_ids: set[str] | None) -> bool:
+    """Whether a JSON key is one of `shop_ids` (Integration.shop_ids_on). None: a new integration
+    checked outside a form, which has no shops yet, so any connection id will do."""
+    return key.isdigit() if shop_ids is None else key in shop_ids
 
 
 class SyncJob(models.Model):

@@ -26,7 +26,7 @@ from integrator.flows.price_sources import check_price_list_mapping
 from integrator.flows.shop_products import check_woocommerce_tax_classes
 from integrator.flows.shop_vat import check_shopify_vat_rates
 from integrator.flows.tracking import check_tracking
-from integrator.models import Integration, SyncJob
+from integrator.models import Integration, SyncJob, names_a_shop
 from integrator.plugins import validate_plugins
 from integrator.routing import check_routing, parse_routing
 from shops.models import Connection
@@ -117,9 +117,7 @@ def _shop_keyed(platform: str) -> Check:
     def check(value: dict[str, Any], integration: Integration) -> None:
         shop_ids = integration.shop_ids_on(platform)
         for key, place in value.items():
-            if (shop_ids is None and not key.isdigit()) or (
-                shop_ids is not None and key not in shop_ids
-            ):
+            if not names_a_shop(key, shop_ids):
                 raise ValueError(
                     _("%(key)s is not the id of one of this integration's %(platform)s shops.")
                     % {"key": key, "platform": Connection.Platform(platform).label}
