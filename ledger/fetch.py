@@ -37,6 +37,10 @@ NOT_FINAL = frozenset(
 )
 
 
+# How far back a fetch looks when nobody says since when.
+DEFAULT_WINDOW = datetime.timedelta(days=14)
+
+
 def _marker(payout_id: str) -> str:
     return f"(payout {payout_id})"
 
@@ -99,7 +103,7 @@ def fetch_payouts(
     (default: today). Raises the client's ApiError when the gateway cannot be read, and
     ImportRejected when a file is malformed (nothing of that file is then kept)."""
     until = until or timezone.localdate()
-    since = since or until - datetime.timedelta(days=14)
+    since = since or until - DEFAULT_WINDOW
     client = client or client_for(connection)
     results = []
     # Oldest first: a refund's sale must be there when the refund is matched (Plus).

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from integrator import services as engine
 from integrator.models import Cursor, SyncItem, SyncJob
 from ledger import services
-from ledger.fetch import PLATFORMS, fetch_payouts
+from ledger.fetch import DEFAULT_WINDOW, PLATFORMS, fetch_payouts
 from ledger.importing import ImportRejected
 from ledger.models import Payout
 from ledger.posting import post_payout, unposted
@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 # What waits for a person is skipped (and said why); what breaks a rule of the product fails.
 WAITING = ("review", "discrepancy")
 FETCHED_UNTIL = "payouts_fetched"  # the Cursor entity: the last day a fetch succeeded up to
-FIRST_WINDOW = datetime.timedelta(days=14)
 OVERLAP = datetime.timedelta(days=7)
 
 
@@ -125,6 +124,6 @@ def _fetch(job: SyncJob, gateway) -> None:
 
 def _scheduled_since(job: SyncJob, cursor: Cursor, until: datetime.date) -> datetime.date:
     if cursor.value:
-        return min(datetime.date.fromisoformat(cursor.value) - OVERLAP, until - FIRST_WINDOW)
+        return min(datetime.date.fromisoformat(cursor.value) - OVERLAP, until - DEFAULT_WINDOW)
     first_day = job.integration.options.get("payouts_since")
-    return datetime.date.fromisoformat(first_day) if first_day else until - FIRST_WINDOW
+    return datetime.date.fromisoformat(first_day) if first_day else until - DEFAULT_WINDOW
